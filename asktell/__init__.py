@@ -1,0 +1,60 @@
+"""asktell: one ask/tell protocol for optimisers, generators, posterior estimators and RBMs.
+
+>>> import asktell
+>>> opt = asktell.create("xnes", x0=[0, 700],
+...                      boundaries=asktell.RectangularBoundaries([0, 200], [1, 1000]), seed=1)
+>>> xs = opt.ask()
+>>> xs.shape
+(6, 2)
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .boundaries import Boundaries, RectangularBoundaries
+from .controller import Controller, IterationInfo, RunResult
+from .evaluators import (
+    BatchEvaluator,
+    EvaluationError,
+    Evaluator,
+    ParallelEvaluator,
+    SequentialEvaluator,
+    WorkerDiedError,
+)
+from .hookspecs import hookimpl
+from .numeric import NumericOptimiser, PopulationOptimiser
+from .plugins import Registry, create, get, registry
+from .protocol import Optimiser, ProtocolError
+from .runs import export_history, resume, run, summary
+from .stopping import StoppingRules
+from .store import RunStore
+
+__all__ = [
+    "BatchEvaluator",
+    "Boundaries",
+    "Controller",
+    "EvaluationError",
+    "Evaluator",
+    "IterationInfo",
+    "NumericOptimiser",
+    "Optimiser",
+    "ParallelEvaluator",
+    "PopulationOptimiser",
+    "ProtocolError",
+    "RectangularBoundaries",
+    "Registry",
+    "RunResult",
+    "RunStore",
+    "SequentialEvaluator",
+    "StoppingRules",
+    "WorkerDiedError",
+    "__version__",
+    "create",
+    "export_history",
+    "get",
+    "hookimpl",
+    "registry",
+    "resume",
+    "run",
+    "summary",
+]

@@ -1,0 +1,167 @@
+"""The ``asktell`` command line: run, resume, show, export, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, list):
+        return "[" + ", ".join(_fmt(v) for v in x) + "]"
+    if isinstance(x, float):
+        return f"{x:.10g}"
+    return str(x)
+
+
+def _print_result(summary: dict[str, Any]) -> None:
+    print(f"run directory: {summary['run_dir']}")
+    print(f"stopped:       {summary['stop_reason']} after {summary['iterations']} iterations, "
+          f"{summary['evaluations']} evaluations ({summary['failures']} failed)")
+    print(f"x_best:        {_fmt(summary['xbest'])}")
+    print(f"f_best:        {_fmt(summary['fbest'])}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runs import run, summary
+
+    result = run(args.config, out=args.out, overrides=args.set or (),
+                 progress=False if args.no_progress else None)
+    _print_result(summary(result.run_dir))
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from .runs import resume, summary
+
+    result = resume(args.run_dir, overrides=args.set or (),
+                    progress=False if args.no_progress else None)
+    _print_result(summary(result.run_dir))
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .runs import summary
+
+    s = summary(args.run_dir)
+    if args.json:
+        print(json.dumps(s, indent=2))
+    else:
+        print(f"optimiser:     {s['optimiser']} ({s['status']})")
+        _print_result(s)
+    if args.plot is not None:
+        from .plotting import plot_convergence
+
+        out = Path(args.plot or Path(args.run_dir) / "convergence.png")
+        plot_convergence(args.run_dir, out)
+        if not args.json:
+            print(f"plot:          {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .runs import export_history
+
+    print(export_history(args.run_dir, args.output))
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import registry
+
+    d = registry().describe()
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    rows = [(e["family"], e["name"], e["plugin"],
+             f"{e['distribution'] or '-'} {e['version'] or ''}".strip(), e["source"])
+            for e in d["entries"]]
+    head = ("family", "name", "plugin", "distribution", "source")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
+    for r in [head, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[4]))
+    for f in d["failures"]:
+        print(f"FAILED  {f['plugin']} ({f['distribution'] or '-'} {f['version'] or ''}): "
+              f"{f['error']}\n        fix: {f['hint']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(prog="asktell", description="ask/tell optimisation runs")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a TOML configuration in a new run directory")
+    r.add_argument("config", help="TOML file")
+    r.add_argument("--out", help="run directory (default: [run] out, else runs/NAME-TIME)")
+    r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override a configuration value (repeatable)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("resume", help="continue a run from its last committed batch")
+    s.add_argument("run_dir")
+    s.add_argument("--set", action="append", metavar="stop.KEY=VALUE",
+                   help="change a stopping rule (e.g. stop.max_iterations=2000)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_resume)
+
+    sh = sub.add_parser("show", help="summarise a run directory")
+    sh.add_argument("run_dir")
+    sh.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sh.add_argument("--plot", nargs="?", const="", default=None, metavar="PATH",
+                    help="write the convergence plot (default RUN_DIR/convergence.png)")
+    sh.set_defaults(func=_cmd_show)
+
+    e = sub.add_parser("export", help="write every evaluation to CSV or JSON")
+    e.add_argument("run_dir")
+    e.add_argument("output", help="file ending in .csv or .json")
+    e.set_defaults(func=_cmd_export)
+
+    pl = sub.add_parser("plugins", help="list plugins, their factories and failures")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=_cmd_plugins)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``asktell`` console script.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for a bad configuration or argument, 1 otherwise.
+    """
+    from .config import ConfigError
+
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * args.verbose
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"asktell: configuration error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"asktell: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asktell: interrupted; resume with `asktell resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Run configurations: TOML files with ``--set`` overrides, validated with errors that name the key.
+
+A configuration has these sections (only ``[optimiser]`` and ``[problem]`` are required)::
+
+    [run]          out (directory), progress, log_every, plot
+    [problem]      name = a registered problem, or callable = "module:function" (+ path);
+                   other keys are passed to the problem's factory
+    [optimiser]    name = a registered optimiser; other keys (x0, sigma0, seed, ...) are passed on
+    [boundaries]   lower = [...], upper = [...]
+    [evaluator]    name = "sequential" | "parallel"; other keys are passed on (n_workers, ...)
+    [stop]         the fields of :class:`asktell.StoppingRules`
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .stopping import StoppingRules
+
+__all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
+
+SECTIONS = ("run", "problem", "optimiser", "boundaries", "evaluator", "stop")
+RUN_KEYS = {"out": str, "progress": bool, "log_every": int, "plot": bool}
+EVALUATORS = ("sequential", "parallel")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"<dict>"``).
+    key : str
+        Dotted key, e.g. ``"stop.max_iterations"``.
+    message : str
+        What was expected and what was found.
+    """
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source, self.key = source, key
+        super().__init__(f"{source}: {key}: {message}")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(config: dict[str, Any], overrides: Iterable[str], source: str) -> dict:
+    """Apply ``section.key=value`` overrides (values parsed as TOML, else taken as strings).
+
+    Parameters
+    ----------
+    config : dict
+        Parsed configuration (not modified).
+    overrides : iterable of str
+        E.g. ``["stop.max_iterations=2000", "optimiser.seed=3"]``.
+    source : str
+        Name for error messages.
+
+    Returns
+    -------
+    dict
+        A new configuration.
+    """
+    config = copy.deepcopy(config)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(source, item, "an override must look like section.key=value")
+        key, text = item.split("=", 1)
+        parts = [p.strip() for p in key.strip().split(".")]
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(source, key, "an override key must look like section.key")
+        node = config
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(source, key, f"{p!r} is not a table")
+        node[parts[-1]] = _parse_value(text.strip())
+    return config
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """Read, override and validate a TOML run configuration.
+
+    Parameters
+    ----------
+    path : path-like
+        The TOML file.
+    overrides : iterable of str
+        ``section.key=value`` items (see :func:`apply_overrides`).
+
+    Returns
+    -------
+    dict
+        The validated configuration, with ``problem.path`` made absolute.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key and what was expected.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "-", "file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), "-", f"not valid TOML: {e}") from None
+    config = apply_overrides(raw, overrides, str(path))
+    problem = config.get("problem")
+    if isinstance(problem, dict) and isinstance(problem.get("path"), str):
+        problem["path"] = str((path.parent / problem["path"]).resolve())
+    return validate_config(config, str(path))
+
+
+def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (
+        kind if isinstance(kind, tuple) else (kind,)))
+    if not ok:
+        raise ConfigError(source, key, f"expected {what}, got {value!r} ({type(value).__name__})")
+
+
+def _check_kwargs(source: str, section: str, factory: Callable[..., Any], kwargs: dict) -> None:
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    params = sig.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for k in kwargs:
+        if k not in accepted:
+            raise ConfigError(
+                source, f"{section}.{k}",
+                f"unknown key for {getattr(factory, '__name__', factory)}; accepted: "
+                f"{', '.join(accepted)}",
+            )
+
+
+def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str, Any]:
+    """Check a configuration's structure and types (see the module docstring).
+
+    Parameters
+    ----------
+    config : dict
+        Parsed configuration.
+    source : str
+        Name for error messages.
+
+    Returns
+    -------
+    dict
+        The same configuration.
+
+    Raises
+    ------
+    ConfigError
+    """
+    from .plugins import UnknownNameError, registry
+
+    for key in config:
+        if key not in SECTIONS:
+            raise ConfigError(source, key, f"unknown section; expected one of {list(SECTIONS)}")
+        if not isinstance(config[key], dict):
+            raise ConfigError(source, key, f"expected a table [{key}], got {config[key]!r}")
+    reg = registry()
+
+    run = config.get("run", {})
+    for k, v in run.items():
+        if k not in RUN_KEYS:
+            raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
+        _expect(source, f"run.{k}", v, RUN_KEYS[k], RUN_KEYS[k].__name__)
+
+    if "optimiser" not in config:
+        raise ConfigError(source, "optimiser", "missing section [optimiser] (with name = ...)")
+    opt = config["optimiser"]
+    if "name" not in opt:
+        raise ConfigError(source, "optimiser.name", "missing; `asktell plugins` lists the names")
+    _expect(source, "optimiser.name", opt["name"], str, "a string")
+    try:
+        factory = reg.get("optimiser", opt["name"])
+    except UnknownNameError as e:
+        raise ConfigError(source, "optimiser.name", str(e)) from None
+    kwargs = {k: v for k, v in opt.items() if k != "name"}
+    if "boundaries" in config:
+        kwargs["boundaries"] = None
+    _check_kwargs(source, "optimiser", factory, kwargs)
+    if "seed" in opt:
+        _expect(source, "optimiser.seed", opt["seed"], int, "a non-negative integer")
+
+    if "boundaries" in config:
+        b = config["boundaries"]
+        for k in ("lower", "upper"):
+            if k not in b:
+                raise ConfigError(source, f"boundaries.{k}", "missing (a list of numbers)")
+            v = b[k]
+            if not isinstance(v, list) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
+            ):
+                raise ConfigError(source, f"boundaries.{k}",
+                                  f"expected a list of numbers, got {v!r}")
+        extra = sorted(set(b) - {"lower", "upper"})
+        if extra:
+            raise ConfigError(source, f"boundaries.{extra[0]}",
+                              "unknown key; expected lower, upper")
+
+    if "problem" not in config:
+        raise ConfigError(source, "problem",
+                          "missing section [problem] (name = ... or callable = ...)")
+    prob = config["problem"]
+    if ("name" in prob) == ("callable" in prob):
+        raise ConfigError(source, "problem", "give exactly one of name = ... or callable = ...")
+    if "name" in prob:
+        _expect(source, "problem.name", prob["name"], str, "a string")
+        try:
+            pfactory = reg.get("problem", prob["name"])
+        except UnknownNameError as e:
+            raise ConfigError(source, "problem.name", str(e)) from None
+        _check_kwargs(source, "problem", pfactory,
+                      {k: v for k, v in prob.items() if k != "name"})
+    else:
+        _expect(source, "problem.callable", prob["callable"], str, '"module:attribute"')
+        if ":" not in prob["callable"]:
+            raise ConfigError(source, "problem.callable",
+                              f'expected "module:attribute", got {prob["callable"]!r}')
+
+    ev = config.get("evaluator", {})
+    name = ev.get("name", "sequential")
+    if name not in EVALUATORS:
+        raise ConfigError(source, "evaluator.name",
+                          f"expected one of {list(EVALUATORS)}, got {name!r}")
+    from .evaluators import ParallelEvaluator, SequentialEvaluator
+
+    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
+    _check_kwargs(source, "evaluator", cls, {k: v for k, v in ev.items() if k != "name"})
+
+    try:
+        StoppingRules.from_dict(config.get("stop", {}))
+    except (ValueError, TypeError) as e:
+        raise ConfigError(source, "stop", str(e)) from None
+    return config
+
+
+def build_problem(config: dict[str, Any]) -> Callable[[Any], Any]:
+    """The objective named by ``[problem]``."""
+    from .plugins import registry
+
+    prob = dict(config["problem"])
+    if "name" in prob:
+        return registry().get("problem", prob.pop("name"))(**prob)
+    target = prob.pop("callable")
+    path = prob.pop("path", None)
+    if path and path not in sys.path:
+        sys.path.insert(0, path)
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj(**prob) if prob else obj
+
+
+def build_optimiser(config: dict[str, Any]) -> Any:
+    """The optimiser named by ``[optimiser]`` with ``[boundaries]``."""
+    from .boundaries import RectangularBoundaries
+    from .plugins import registry
+
+    kwargs = dict(config["optimiser"])
+    name = kwargs.pop("name")
+    if "boundaries" in config:
+        b = config["boundaries"]
+        kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
+    return registry().get("optimiser", name)(**kwargs)
+
+
+def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any]) -> Any:
+    """The evaluator named by ``[evaluator]`` around ``f``."""
+    from .evaluators import ParallelEvaluator, SequentialEvaluator
+
+    kwargs = dict(config.get("evaluator", {}))
+    name = kwargs.pop("name", "sequential")
+    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
+    return cls(f, **kwargs)

@@ -1,0 +1,259 @@
+"""Configured runs: start one from a TOML file, resume it, summarise and export it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .config import (
+    ConfigError,
+    apply_overrides,
+    build_evaluator,
+    build_optimiser,
+    build_problem,
+    load_config,
+    validate_config,
+)
+from .controller import Controller, RunResult
+from .store import RunStore
+
+__all__ = ["export_history", "resume", "run", "summary"]
+
+log = logging.getLogger(__name__)
+
+
+def _plugin_versions() -> dict[str, str | None]:
+    from .plugins import registry
+
+    return {p.name: p.version for p in registry().plugins}
+
+
+def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
+    try:
+        result = ctl.run()
+    finally:
+        close = getattr(ctl.evaluate, "close", None)
+        if close is not None:
+            close()
+    export_history(run_dir, run_dir / "history.csv")
+    if plot:
+        try:
+            from .plotting import plot_convergence
+
+            plot_convergence(run_dir, run_dir / "convergence.png")
+        except ImportError as e:
+            log.warning("no convergence plot: %s", e)
+    ctl.store.close()  # type: ignore[union-attr]
+    return result
+
+
+def run(
+    config: str | Path | dict[str, Any],
+    *,
+    out: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    progress: bool | None = None,
+) -> RunResult:
+    """Run a configuration to its stop, in a new run directory.
+
+    Parameters
+    ----------
+    config : path-like or dict
+        A TOML file (see :mod:`asktell.config`) or an already parsed configuration.
+    out : path-like, optional
+        Run directory; default ``[run] out``, else ``runs/<config name>-<timestamp>``.
+    overrides : iterable of str
+        ``section.key=value`` items.
+    progress : bool or None
+        Progress bar; None: ``[run] progress``, else only on a terminal.
+
+    Returns
+    -------
+    RunResult
+        With ``run_dir`` holding ``run.sqlite`` (history and checkpoint), ``history.csv`` and
+        ``convergence.png`` (when matplotlib is installed).
+    """
+    if isinstance(config, dict):
+        cfg = validate_config(apply_overrides(config, overrides, "<dict>"), "<dict>")
+        source, stem = "<dict>", "run"
+    else:
+        cfg = load_config(config, overrides)
+        source, stem = str(config), Path(config).stem
+    run_cfg = cfg.get("run", {})
+    if out is None:
+        out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(out)
+    problem = build_problem(cfg)
+    optimiser = build_optimiser(cfg)
+    evaluator = build_evaluator(cfg, problem)
+    store = RunStore.create(
+        run_dir,
+        {"config": cfg, "config_source": source, "asktell_version": __version__,
+         "plugins": _plugin_versions(), "optimiser": optimiser.name, "status": "created",
+         "direction": optimiser.direction},
+    )
+    ctl = Controller(
+        optimiser, evaluator, stop=cfg.get("stop", {}), store=store,
+        progress=run_cfg.get("progress") if progress is None else progress,
+        log_every=run_cfg.get("log_every", 0),
+    )
+    return _finish(ctl, run_dir, run_cfg.get("plot", True))
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    overrides: Iterable[str] = (),
+    progress: bool | None = None,
+) -> RunResult:
+    """Continue a configured run from its last committed batch.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A directory made by :func:`run` (or ``asktell run``), killed or finished.
+    overrides : iterable of str
+        Only ``stop.*`` keys may change (to extend a finished run); anything else would break
+        reproducibility and is refused.
+    progress : bool or None
+        Progress bar.
+
+    Returns
+    -------
+    RunResult
+        The next asks equal those of an uninterrupted run with the same configuration.
+    """
+    run_dir = Path(run_dir)
+    store = RunStore.open(run_dir)
+    cfg = store.get_meta("config")
+    if cfg is None:
+        store.close()
+        raise ValueError(f"{run_dir} was not made from a configuration; use Controller.resume")
+    overrides = list(overrides)
+    for item in overrides:
+        if not item.strip().startswith("stop."):
+            store.close()
+            raise ConfigError(str(run_dir), item.split("=")[0],
+                              "only stop.* settings can change when resuming")
+    cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
+    store.close()
+    problem = build_problem(cfg)
+    optimiser = build_optimiser(cfg)
+    evaluator = build_evaluator(cfg, problem)
+    run_cfg = cfg.get("run", {})
+    ctl = Controller.resume(
+        run_dir, optimiser, evaluator, stop=cfg.get("stop", {}),
+        progress=run_cfg.get("progress") if progress is None else progress,
+        log_every=run_cfg.get("log_every", 0),
+    )
+    if overrides:
+        ctl.store.set_meta(config=cfg)  # type: ignore[union-attr]
+    log.info("resuming %s at iteration %d", run_dir, optimiser.iterations)
+    return _finish(ctl, run_dir, run_cfg.get("plot", True))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def summary(run_dir: str | Path) -> dict[str, Any]:
+    """A plain summary of a run directory (what ``asktell show --json`` prints).
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run directory. Opened read-only; no code from it is run.
+
+    Returns
+    -------
+    dict
+        ``iterations``, ``evaluations``, ``failures``, ``xbest``, ``fbest``, ``stop_reason``,
+        ``status``, ``optimiser``, ``elapsed`` and ``run_dir``.
+    """
+    with RunStore.open(run_dir, readonly=True) as store:
+        meta = store.meta()
+        latest = store.latest_state()
+        if latest is None:
+            it, state = 0, {}
+        else:
+            it, state, _ = latest
+        sign = 1.0 if meta.get("direction", "minimise") == "minimise" else -1.0
+        best_loss = state.get("best_loss", np.inf)
+        return {
+            "run_dir": str(Path(run_dir)),
+            "optimiser": meta.get("optimiser"),
+            "status": meta.get("status"),
+            "iterations": it,
+            "evaluations": state.get("evaluations", 0),
+            "failures": state.get("failures", 0),
+            "xbest": _jsonable(state.get("best_candidate")),
+            "fbest": _jsonable(float(sign * best_loss)),
+            "stop_reason": meta.get("stop_reason"),
+            "elapsed": meta.get("elapsed"),
+            "asktell_version": meta.get("asktell_version"),
+        }
+
+
+def export_history(run_dir: str | Path, path: str | Path) -> Path:
+    """Write every evaluation of a run to CSV (``.csv``) or JSON (``.json``).
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run directory.
+    path : path-like
+        Output file; the format follows its suffix.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    One row per evaluation: ``iteration``, ``restart``, ``index``, the candidate (``x0``,
+    ``x1``, ... for numeric candidates, else ``candidate``), ``value`` (empty/None when failed)
+    and ``error``.
+    """
+    path = Path(path)
+    with RunStore.open(run_dir, readonly=True) as store:
+        rows: list[dict[str, Any]] = []
+        for b in store.batches():
+            errs = {e["index"]: e["error"] for e in b.errors}
+            for i, v in enumerate(b.values):
+                row: dict[str, Any] = {"iteration": b.iteration, "restart": b.restart, "index": i}
+                c = b.candidates[i]
+                if isinstance(c, np.ndarray) and c.ndim == 1:
+                    row.update({f"x{j}": float(cj) for j, cj in enumerate(c)})
+                else:
+                    row["candidate"] = _jsonable(c)
+                row["value"] = float(v) if np.isfinite(v) else None
+                row["error"] = errs.get(i, "")
+                rows.append(row)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1))
+    elif path.suffix == ".csv":
+        fields: list[str] = []
+        for r in rows:
+            for k in r:
+                if k not in fields:
+                    fields.append(k)
+        with path.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        raise ValueError(f"export format follows the suffix: .csv or .json, got {path.name!r}")
+    return path

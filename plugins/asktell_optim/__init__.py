@@ -1,0 +1,29 @@
+"""asktell's built-in numeric optimisers and test problems, registered as an ordinary plugin.
+
+Entry point: ``[project.entry-points.asktell] optim = "asktell_optim"``.
+"""
+
+from __future__ import annotations
+
+from asktell.hookspecs import hookimpl
+from asktell.plugins import FamilyRegistry
+
+from .problems import LogisticProblem, Rastrigin, Rosenbrock, Sphere
+from .xnes import XNES
+
+__all__ = ["XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
+
+
+@hookimpl
+def asktell_add_optimisers(registry: FamilyRegistry) -> None:
+    """Register the numeric optimisers."""
+    registry.add("xnes", XNES)
+
+
+@hookimpl
+def asktell_add_problems(registry: FamilyRegistry) -> None:
+    """Register the test problems."""
+    registry.add("logistic", LogisticProblem)
+    registry.add("sphere", Sphere)
+    registry.add("rosenbrock", Rosenbrock)
+    registry.add("rastrigin", Rastrigin)

@@ -1,0 +1,122 @@
+"""Test problems: objective functions with known answers, for examples, tests and benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere", "logistic"]
+
+
+def logistic(r: float, k: float, times: np.ndarray, p0: float = 2.0) -> np.ndarray:
+    """Logistic growth ``k / (1 + (k / p0 - 1) exp(-r t))``, as PINTS's ``toy.LogisticModel``.
+
+    Parameters
+    ----------
+    r : float
+        Growth rate.
+    k : float
+        Carrying capacity; ``k < 0`` (or ``p0 == 0``) gives zeros, as in PINTS.
+    times : ndarray
+        Non-negative times.
+    p0 : float
+        Initial population size (PINTS's default 2).
+
+    Returns
+    -------
+    ndarray
+        Population at ``times``.
+    """
+    if p0 == 0 or k < 0:
+        return np.zeros_like(times, dtype=float)
+    return k / (1.0 + (k / p0 - 1.0) * np.exp(-r * times))
+
+
+class LogisticProblem:
+    """Sum-of-squares error of the logistic model against noisy synthetic data.
+
+    The problem of PINTS's "Optimisation: Ask-and-tell interface" notebook: data simulated with
+    ``r = 0.015``, ``K = 500`` at 1,000 times in [0, 1000], plus Gaussian noise of standard
+    deviation 10; the objective is ``sum((logistic(r, K, t) - data)^2)`` over parameters
+    ``(r, K)``.
+
+    Parameters
+    ----------
+    r, K : float
+        True parameters the data are simulated from.
+    n_times : int
+        Number of equally spaced times.
+    t_max : float
+        Last time.
+    noise_sd : float
+        Standard deviation of the Gaussian noise.
+    p0 : float
+        Initial population size of the model.
+    seed : int
+        Seed of the noise (the notebook uses numpy's global generator; this is reproducible).
+
+    Examples
+    --------
+    >>> p = LogisticProblem(seed=1)
+    >>> p.n_parameters
+    2
+    >>> bool(p(p.true_parameters) < p([0.02, 400]))
+    True
+    """
+
+    def __init__(
+        self,
+        r: float = 0.015,
+        K: float = 500.0,
+        n_times: int = 1000,
+        t_max: float = 1000.0,
+        noise_sd: float = 10.0,
+        p0: float = 2.0,
+        seed: int = 1,
+    ) -> None:
+        if n_times < 1 or t_max <= 0 or noise_sd < 0:
+            raise ValueError(
+                f"need n_times >= 1, t_max > 0 and noise_sd >= 0, got {n_times=}, {t_max=}, "
+                f"{noise_sd=}"
+            )
+        self.true_parameters = np.array([r, K], dtype=float)
+        self.times = np.linspace(0.0, t_max, int(n_times))
+        self.p0 = float(p0)
+        rng = np.random.default_rng(seed)
+        clean = logistic(r, K, self.times, self.p0)
+        self.values = clean + rng.normal(0.0, noise_sd, clean.shape)
+        self.n_parameters = 2
+
+    def __call__(self, x: Sequence[float] | np.ndarray) -> float:
+        """Sum of squared errors at parameters ``x = (r, K)``."""
+        r, k = float(x[0]), float(x[1])
+        e = logistic(r, k, self.times, self.p0) - self.values
+        return float(e @ e)
+
+
+class Sphere:
+    """f(x) = Σ x_i², minimum 0 at the origin."""
+
+    def __call__(self, x: Sequence[float] | np.ndarray) -> float:
+        """Value at ``x``."""
+        x = np.asarray(x, dtype=float)
+        return float(x @ x)
+
+
+class Rosenbrock:
+    """f(x) = Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)², minimum 0 at (1, ..., 1)."""
+
+    def __call__(self, x: Sequence[float] | np.ndarray) -> float:
+        """Value at ``x``."""
+        x = np.asarray(x, dtype=float)
+        return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+class Rastrigin:
+    """f(x) = 10 d + Σ (x_i² − 10 cos 2πx_i), minimum 0 at the origin."""
+
+    def __call__(self, x: Sequence[float] | np.ndarray) -> float:
+        """Value at ``x``."""
+        x = np.asarray(x, dtype=float)
+        return float(10.0 * x.size + np.sum(x * x - 10.0 * np.cos(2 * np.pi * x)))

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Create (or update) the project's virtual environment and install asktell with some extras.
+#
+#   scripts/bootstrap.sh EXTRAS      e.g. scripts/bootstrap.sh plot  or  scripts/bootstrap.sh all,test
+#
+# Environment: ASKTELL_VENV (default .venv), PYTHON (default python3).
+# torch: where no NVIDIA GPU is present, the CPU build is installed first (from a local wheel when
+# pip's find-links has one, else from PyTorch's CPU index), so the unpinned `torch` requirement
+# never pulls a multi-GB CUDA build onto a CPU-only machine. Users are not pinned to any version.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+extras=${1:-}
+venv=${ASKTELL_VENV:-$root/.venv}
+py=${PYTHON:-python3}
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "creating virtual environment $venv" >&2
+  "$py" -m venv "$venv"
+fi
+vpy="$venv/bin/python"
+stamp="$venv/.asktell-$(printf '%s' "$extras" | tr ',' '-')"
+want=$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+case ",$extras," in
+  *,torch,*|*,all,*)
+    if ! "$vpy" -c "import torch" >/dev/null 2>&1; then
+      if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+        echo "NVIDIA GPU found: torch comes from PyPI (CUDA build)" >&2
+      elif "$vpy" -m pip install -q --no-index --no-deps torch >/dev/null 2>&1; then
+        echo "no GPU: installed torch's CPU build from a local wheel" >&2
+      else
+        echo "no GPU: installing torch's CPU build from the PyTorch CPU index" >&2
+        "$vpy" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu \
+          --extra-index-url https://pypi.org/simple
+      fi
+    fi
+    ;;
+esac
+
+spec="$root"
+[ -n "$extras" ] && spec="$root[$extras]"
+"$vpy" -m pip install -q -e "$spec"
+echo "$want" > "$stamp"

@@ -1,0 +1,223 @@
+"""Evaluators: values in order, failures kept per item, dying workers, caching, Dask and torch."""
+
+import os
+
+import numpy as np
+import pytest
+
+import asktell
+from asktell import BatchEvaluator, ParallelEvaluator, SequentialEvaluator
+
+
+def square_sum(x):
+    return float(np.sum(np.asarray(x) ** 2))
+
+
+def fragile(x):
+    if x[0] < 0:
+        raise ValueError(f"negative: {x[0]}")
+    return float(x[0])
+
+
+def killer(x):
+    if x[0] == 13:
+        os._exit(3)  # the worker process dies without a Python exception
+    return float(x[0])
+
+
+def not_a_number(x):
+    return "oops" if x[0] == 2 else float(x[0])
+
+
+BATCH = np.arange(40, dtype=float).reshape(20, 2)
+
+
+@pytest.fixture(scope="module")
+def parallel():
+    ev = ParallelEvaluator(square_sum, n_workers=2)
+    yield ev
+    ev.close()
+
+
+def test_sequential_values_in_order():
+    ev = SequentialEvaluator(square_sum)
+    np.testing.assert_array_equal(ev(BATCH), [square_sum(x) for x in BATCH])
+
+
+def test_parallel_values_in_order(parallel):
+    np.testing.assert_array_equal(parallel(BATCH), [square_sum(x) for x in BATCH])
+    # persistent workers: a second batch reuses the pool
+    np.testing.assert_array_equal(parallel(BATCH[:3]), [square_sum(x) for x in BATCH[:3]])
+
+
+@pytest.mark.parametrize("cls", [SequentialEvaluator, ParallelEvaluator])
+def test_failing_item_keeps_the_batch(cls):
+    xs = np.array([[1.0], [-2.0], [3.0], [-4.0]])
+    ev = cls(fragile) if cls is SequentialEvaluator else cls(fragile, n_workers=2)
+    vals = ev(xs)
+    assert vals[0] == 1.0 and vals[2] == 3.0
+    assert np.isnan(vals[1]) and np.isnan(vals[3])
+    assert [e.index for e in ev.errors] == [1, 3]
+    assert ev.errors[0].error == "ValueError: negative: -2.0"
+    assert "fragile" in ev.errors[0].traceback
+    ev.close()
+
+
+@pytest.mark.parametrize("cls", [SequentialEvaluator, ParallelEvaluator])
+def test_raise_errors(cls):
+    ev = cls(fragile, raise_errors=True)
+    with pytest.raises(ValueError, match="negative"):
+        ev(np.array([[1.0], [-2.0]]))
+    ev.close()
+
+
+def test_non_numeric_return_is_a_failure():
+    ev = SequentialEvaluator(not_a_number)
+    vals = ev(np.array([[1.0], [2.0]]))
+    assert vals[0] == 1.0 and np.isnan(vals[1])
+    assert "expected a real number" in ev.errors[0].error
+
+
+def test_dying_worker_is_isolated_and_pool_rebuilt():
+    ev = ParallelEvaluator(killer, n_workers=2)
+    xs = np.arange(20, dtype=float).reshape(-1, 1)
+    vals = ev(xs)
+    expect = xs[:, 0].copy()
+    expect[13] = np.nan
+    np.testing.assert_array_equal(vals, expect)
+    assert [e.index for e in ev.errors] == [13]
+    assert ev.errors[0].error.startswith("WorkerDiedError")
+    assert ev.pool_restarts >= 1
+    # the rebuilt pool keeps working
+    np.testing.assert_array_equal(ev(xs[:4]), xs[:4, 0])
+    ev.close()
+
+
+def test_cache_scores_duplicates_once():
+    calls = []
+
+    def f(s):
+        calls.append(s)
+        return float(len(s))
+
+    ev = SequentialEvaluator(f, cache=True)
+    assert ev(("CCO", "C", "CCO")).tolist() == [3.0, 1.0, 3.0]
+    assert ev(("C", "CCCC")).tolist() == [1.0, 4.0]
+    assert calls == ["CCO", "C", "CCCC"]
+    assert ev.cache_hits == 2
+    bounded = SequentialEvaluator(f, cache=1)
+    bounded(("A", "B", "A"))
+    assert len(bounded._cache) == 1
+
+
+def test_parallel_with_strings_and_cache():
+    ev = ParallelEvaluator(len, n_workers=2, cache=True)
+    assert ev(("CC", "CCC", "CC", "C")).tolist() == [2.0, 3.0, 2.0, 1.0]
+    assert ev.n_evaluated == 3
+    ev.close()
+
+
+def test_object_output_for_simulators():
+    ev = SequentialEvaluator(lambda th: np.full(3, th[0]) if th[0] > 0 else 1 / 0, output="object")
+    out = ev(np.array([[1.0], [-1.0]]))
+    assert isinstance(out, list) and out[1] is None
+    np.testing.assert_array_equal(out[0], [1.0, 1.0, 1.0])
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="callable"):
+        SequentialEvaluator(3)
+    with pytest.raises(ValueError, match="n_workers"):
+        ParallelEvaluator(abs, n_workers=0)
+    with pytest.raises(TypeError, match="batch"):
+        SequentialEvaluator(abs)(3.0)
+
+
+def test_blas_threads_limited_in_workers():
+    def blas_threads(_):
+        from threadpoolctl import threadpool_info
+
+        return float(max([i["num_threads"] for i in threadpool_info()] or [1]))
+
+    ev = ParallelEvaluator(blas_threads, n_workers=2, blas_threads=1)
+    assert ev(np.zeros((4, 1))).tolist() == [1.0] * 4
+    ev.close()
+
+
+def test_dask_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        ev = ParallelEvaluator(fragile, backend="dask")
+        assert ev.n_workers == 2
+        xs = np.array([[1.0], [-1.0], [2.0], [3.0]])
+        vals = ev(xs)
+        np.testing.assert_array_equal(vals[[0, 2, 3]], [1.0, 2.0, 3.0])
+        assert np.isnan(vals[1]) and ev.errors[0].index == 1
+        # an optimiser driven through the cluster
+        opt = asktell.create("xnes", x0=[1.0, 1.0], sigma0=0.5, seed=0)
+        ev2 = ParallelEvaluator(square_sum, backend="dask")
+        for _ in range(5):
+            opt.tell(ev2(opt.ask()))
+        assert opt.iterations == 5
+        ev.close()
+        ev2.close()
+
+
+# ---------------------------------------------------------------- BatchEvaluator
+
+torch = pytest.importorskip("torch")
+
+
+def batch_norms(x):
+    return (x**2).sum(dim=1)
+
+
+def test_batch_evaluator_chunks_under_inference_mode():
+    seen = []
+
+    def f(x):
+        seen.append((x.shape[0], torch.is_inference_mode_enabled(), x.dtype))
+        return batch_norms(x)
+
+    ev = BatchEvaluator(f, max_batch=8, device="cpu")
+    xs = np.random.default_rng(0).normal(size=(20, 3))
+    np.testing.assert_allclose(ev(xs), np.sum(xs**2, axis=1), rtol=1e-6)
+    assert [s[0] for s in seen] == [8, 8, 4]
+    assert all(s[1] for s in seen) and all(s[2] == torch.float32 for s in seen)
+
+
+def test_batch_evaluator_isolates_a_failing_item():
+    def f(x):
+        if (x[:, 0] < 0).any():
+            raise ValueError("negative in batch")
+        return x[:, 0]
+
+    ev = BatchEvaluator(f, max_batch=4, device="cpu", dtype=torch.float64)
+    xs = np.array([[1.0], [2.0], [-3.0], [4.0], [5.0]])
+    vals = ev(xs)
+    np.testing.assert_array_equal(vals[[0, 1, 3, 4]], [1.0, 2.0, 4.0, 5.0])
+    assert np.isnan(vals[2]) and [e.index for e in ev.errors] == [2]
+
+
+def test_batch_evaluator_strings_and_wrong_length():
+    ev = BatchEvaluator(lambda xs: [len(s) for s in xs], device="cpu")
+    assert ev(("C", "CCC")).tolist() == [1.0, 3.0]
+    bad = BatchEvaluator(lambda xs: torch.zeros(1), device="cpu")
+    with pytest.raises(ValueError, match="returned 1 values for 3 candidates"):
+        bad(np.zeros((3, 2)))
+
+
+@pytest.mark.gpu
+def test_batch_evaluator_on_cuda():
+    model = torch.nn.Linear(3, 1).to("cuda")
+
+    def f(x):
+        assert x.device.type == "cuda"
+        return model(x)[:, 0]
+
+    ev = BatchEvaluator(f, max_batch=1024, device="cuda")
+    xs = np.random.default_rng(0).normal(size=(5000, 3))
+    expect = model(torch.as_tensor(xs, dtype=torch.float32, device="cuda"))[:, 0]
+    np.testing.assert_allclose(ev(xs), expect.detach().cpu().numpy(), rtol=1e-5)

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from asktell import serialization
+
+
+def test_round_trip_is_bit_exact():
+    rng = np.random.default_rng(0)
+    data = {
+        "a": rng.normal(size=(3, 4)),
+        "f32": rng.normal(size=5).astype(np.float32),
+        "ints": np.arange(5, dtype=np.int16),
+        "bits": rng.integers(0, 2, size=(2, 8)).astype(bool),
+        "x": 0.1 + 0.2,
+        "inf": float("inf"),
+        "nan": float("nan"),
+        "big": 2**100,
+        "s": ("CCO", "c1ccccc1"),
+        "none": None,
+        "nested": [{"k": np.float64(1.5)}],
+        "rng": np.random.default_rng(3).bit_generator.state,
+    }
+    back = serialization.loads(serialization.dumps(data))
+    assert back["a"].tobytes() == data["a"].tobytes() and back["f32"].dtype == np.float32
+    assert back["bits"].dtype == bool and back["ints"].dtype == np.int16
+    assert back["x"] == 0.1 + 0.2 and back["big"] == 2**100
+    assert back["s"] == ("CCO", "c1ccccc1")
+    assert np.isnan(back["nan"]) and back["inf"] == float("inf")
+    rng = np.random.default_rng()
+    rng.bit_generator.state = back["rng"]
+    assert rng.random() == np.random.default_rng(3).random()
+    assert serialization.plain_equal(data, back)
+
+
+@pytest.mark.parametrize("bad", [object(), np.array([object()]), {1: 2}, {"k": {3}},
+                                 np.datetime64("2020-01-01")])
+def test_refuses_non_plain_data(bad):
+    with pytest.raises(TypeError, match=r"plain data|keys must be strings|dtype"):
+        serialization.dumps(bad)
+
+
+def test_decoding_refuses_object_arrays():
+    text = '{"__ndarray__": "", "dtype": "|O", "shape": [0]}'
+    with pytest.raises(TypeError, match="refusing"):
+        serialization.loads(text)
