@@ -2,6 +2,8 @@
 
 import inspect
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -23,11 +25,14 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 def test_python_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks(path)
-    namespace: dict = {}
+    # Run as a real module, so classes defined in the docs can be pickled.
+    name = "docs_" + re.sub(r"\W", "_", path.stem)
+    module = types.ModuleType(name)
+    monkeypatch.setitem(sys.modules, name, module)
     for code in blocks:
         if code.lstrip().startswith("# not run"):
             continue
-        exec(compile(code, f"{path.name}", "exec"), namespace)
+        exec(compile(code, f"{path.name}", "exec"), module.__dict__)
 
 
 def test_plugin_guide_documents_every_hook_with_its_signature():
