@@ -29,6 +29,12 @@ def _vector(name: str, x: Any) -> np.ndarray:
     return v
 
 
+def _zeros(n: int) -> np.ndarray:
+    z = np.zeros(n)
+    z.setflags(write=False)
+    return z
+
+
 class NumericOptimiser(Optimiser):
     """Base of optimisers that search R^d from a starting point.
 
@@ -135,10 +141,10 @@ class NumericOptimiser(Optimiser):
         """
         b = self._boundaries
         if b is None:
-            return xs, np.zeros(len(xs))
+            return xs, _zeros(len(xs))
         inside = b.contains(xs)
         if inside.all():
-            return xs, np.zeros(len(xs))
+            return xs, _zeros(len(xs))
         clipped = b.clip(xs)
         outside = np.sum(((xs - clipped) / self._sigma0) ** 2, axis=1)
         outside[inside] = 0.0
@@ -151,6 +157,8 @@ class NumericOptimiser(Optimiser):
         Inside samples are ordered by loss; outside ones by loss at their projection, then by
         distance outside; failures (``inf`` loss) last.
         """
+        if not outside.any():
+            return np.argsort(losses, kind="stable")
         group = np.where(np.isfinite(losses), np.where(outside > 0, 1, 0), 2)
         return np.lexsort((outside, losses, group))
 

@@ -159,15 +159,14 @@ class Optimiser(abc.ABC):
             raise ProtocolError(
                 f"tell() called before ask(): {self.name} has no batch waiting for values"
             )
-        losses = self._check_values(values)
+        losses, n_failed = self._check_values(values)
         self._tell(losses)
         batch = self._pending
         self._pending = None
         self._iterations += 1
         self._evaluations += losses.size
-        ok = np.isfinite(losses)
-        self._failures += int(losses.size - np.count_nonzero(ok))
-        i = int(np.argmin(losses))
+        self._failures += n_failed
+        i = int(losses.argmin())
         if losses[i] < self._best_loss:
             self._best_loss = float(losses[i])
             best = batch[i]
@@ -338,8 +337,9 @@ class Optimiser(abc.ABC):
         """The batch awaiting :meth:`tell` (for subclasses)."""
         return self._pending
 
-    def _check_values(self, values: Any) -> np.ndarray:
-        """Validate told values; return losses (lower is better, +inf for failures)."""
+    def _check_values(self, values: Any) -> tuple[np.ndarray, int]:
+        """Validate told values; return losses (lower is better, +inf for failures) and the
+        number of failures."""
         n = self._n_pending
         if isinstance(values, np.ndarray):
             if values.dtype.kind not in "fiu":
@@ -380,5 +380,9 @@ class Optimiser(abc.ABC):
                     arr[i] = float(v)
         if self._sign < 0:
             arr = -arr
-        arr[~np.isfinite(arr)] = np.inf
-        return arr
+        ok = np.isfinite(arr)
+        if ok.all():
+            return arr, 0
+        bad = ~ok
+        arr[bad] = np.inf
+        return arr, int(np.count_nonzero(bad))

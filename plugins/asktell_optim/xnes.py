@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.linalg
+from scipy.linalg.lapack import dsyevd as _dsyevd
 
 from asktell.boundaries import Boundaries
 from asktell.numeric import PopulationOptimiser
@@ -15,10 +17,26 @@ from asktell.protocol import MINIMISE
 __all__ = ["XNES"]
 
 
-def _expm_sym(m: np.ndarray) -> np.ndarray:
-    """Matrix exponential of a symmetric matrix through its eigendecomposition."""
-    w, v = np.linalg.eigh(m)
+#: Stop when the covariance's condition number exceeds this (pycma's ``conditioncov``).
+_MAX_COND = 1e14
+def _expm_symmetric(m: np.ndarray) -> np.ndarray:
+    """Matrix exponential of a symmetric matrix.
+
+    Through LAPACK's symmetric eigensolver for small matrices (less call overhead than
+    ``scipy.linalg.expm``, and exact for symmetric input), through ``scipy.linalg.expm`` above
+    16 dimensions, where its Padé approximant is faster.
+    """
+    if m.shape[0] > 16:
+        return scipy.linalg.expm(m)
+    w, v, info = _dsyevd(m, compute_v=1)
+    if info != 0:  # pragma: no cover - LAPACK failure on a finite symmetric matrix
+        return scipy.linalg.expm(m)
     return (v * np.exp(w)) @ v.T
+
+
+#: The condition number is checked every this many batches (an eigendecomposition costs more
+#: than the rest of an iteration at small d).
+_COND_EVERY = 10
 
 
 class XNES(PopulationOptimiser):
@@ -55,7 +73,8 @@ class XNES(PopulationOptimiser):
         Stop when every standard deviation sqrt(diag(A Aᵀ)) is below ``tolx``.
     tolfun : float
         Stop when the best values of the last 10 + ⌈30 d / λ⌉ batches, and all finite values of
-        the current batch, span less than ``tolfun`` (as pycma's ``tolfun``).
+        the current batch, span less than ``tolfun`` (as pycma's ``tolfun``). The covariance's
+        condition number is also checked, every 10 batches, against 1e14 (``conditioncov``).
     max_iterations : int, optional
         Stop after this many batches; default 100 + 150 (d + 3)² / √λ (pycma's ``maxiter``).
     seed, direction
@@ -105,9 +124,9 @@ class XNES(PopulationOptimiser):
         us = np.maximum(0.0, math.log(n / 2 + 1) - np.log(1 + np.arange(n)))
         us /= us.sum()
         us -= 1.0 / n
+        us -= us.mean()  # sum exactly 0 up to rounding, as in the paper
         us.setflags(write=False)
         self._us = us
-        self._us_sum = float(us.sum())
         self._tolx = float(tolx)
         self._tolfun = float(tolfun)
         if max_iterations is None:
@@ -119,7 +138,8 @@ class XNES(PopulationOptimiser):
         self._zs: np.ndarray | None = None
         self._outside = np.zeros(self._popsize)
         self._best_history: list[float] = []
-        self._last_losses: np.ndarray | None = None
+        self._batch_range = np.inf
+        self._ill_conditioned = False
 
     def _ask(self) -> np.ndarray:
         z = self._rng.standard_normal((self._popsize, self.n_parameters))
@@ -128,37 +148,45 @@ class XNES(PopulationOptimiser):
         return x
 
     def _tell(self, losses: np.ndarray) -> None:
-        zs = self._zs
-        finite = losses[np.isfinite(losses)]
-        if finite.size:
-            self._best_history.append(float(finite.min()))
-            del self._best_history[: -self._hist_len]
-            self._last_losses = finite
-            order = self._rank(losses, self._outside)
-            zs = zs[order]
-            us = self._us
-            self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
-            gm = (zs.T * us) @ zs
-            gm[np.diag_indices_from(gm)] -= self._us_sum
-            self._A = self._A @ _expm_sym((0.5 * self._eta_A) * gm)
-        # A batch of failures only carries no information: the distribution is kept.
+        order = self._rank(losses, self._outside)
+        best, worst = losses[order[0]], losses[order[-1]]
+        if not math.isfinite(worst) or self._outside.any():
+            # Failures or outside samples are ranked last: take the extremes of finite values.
+            finite = losses[np.isfinite(losses)]
+            if finite.size == 0:
+                # A batch of failures only carries no information: the distribution is kept.
+                self._zs = None
+                return
+            best, worst = finite.min(), finite.max()
+        self._best_history.append(float(best))
+        del self._best_history[: -self._hist_len]
+        self._batch_range = float(worst - best)
+        zs = self._zs[order]
+        us = self._us
+        self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
+        # G_M = sum_k u_k (z_k z_kᵀ − I); the −I term vanishes because the utilities sum to 0.
+        gm = (zs.T * us) @ zs
+        self._A = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
         self._zs = None
+        if (self._iterations + 1) % _COND_EVERY == 0:
+            w = np.linalg.eigvalsh(self._A @ self._A.T)
+            self._ill_conditioned = bool(w[0] <= 0 or w[-1] > _MAX_COND * w[0])
 
     def _stop(self) -> dict[str, Any] | None:
         reasons: dict[str, Any] = {}
         if self._iterations >= self._max_iterations:
             reasons["maxiter"] = self._max_iterations
-        std = np.sqrt(np.einsum("ij,ij->i", self._A, self._A))
-        if np.all(std < self._tolx):
+        if np.einsum("ij,ij->i", self._A, self._A).max() < self._tolx**2:
             reasons["tolx"] = self._tolx
-        if len(self._best_history) >= self._hist_len and self._last_losses is not None:
-            vals = np.concatenate([self._best_history, self._last_losses])
-            if vals.max() - vals.min() < self._tolfun:
-                reasons["tolfun"] = self._tolfun
-        cov = self._A @ self._A.T
-        w = np.linalg.eigvalsh(cov)
-        if w[0] <= 0 or w[-1] / w[0] > 1e14:
-            reasons["conditioncov"] = 1e14
+        hist = self._best_history
+        if (
+            len(hist) >= self._hist_len
+            and self._batch_range < self._tolfun
+            and max(hist) - min(hist) < self._tolfun
+        ):
+            reasons["tolfun"] = self._tolfun
+        if self._ill_conditioned:
+            reasons["conditioncov"] = _MAX_COND
         return reasons or None
 
     # ------------------------------------------------------------------ extras
@@ -178,7 +206,8 @@ class XNES(PopulationOptimiser):
             "zs": self._zs,
             "outside": self._outside,
             "best_history": list(self._best_history),
-            "last_losses": self._last_losses,
+            "batch_range": self._batch_range,
+            "ill_conditioned": self._ill_conditioned,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -191,5 +220,5 @@ class XNES(PopulationOptimiser):
         self._zs = None if state["zs"] is None else np.array(state["zs"], dtype=float)
         self._outside = np.array(state["outside"], dtype=float)
         self._best_history = [float(v) for v in state["best_history"]]
-        ll = state["last_losses"]
-        self._last_losses = None if ll is None else np.array(ll, dtype=float)
+        self._batch_range = float(state["batch_range"])
+        self._ill_conditioned = bool(state["ill_conditioned"])
