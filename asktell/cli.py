@@ -56,11 +56,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
     else:
         print(f"optimiser:     {s['optimiser']} ({s['status']})")
         _print_result(s)
-    if args.plot is not None:
+    if not args.no_plot:
         from .plotting import plot_convergence
 
         out = Path(args.plot or Path(args.run_dir) / "convergence.png")
-        plot_convergence(args.run_dir, out)
+        try:
+            plot_convergence(args.run_dir, out)
+        except ImportError as e:
+            print(f"asktell: no plot: {e}", file=sys.stderr)
+            return 0
         if not args.json:
             print(f"plot:          {out}")
     return 0
@@ -117,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="summarise a run directory")
     sh.add_argument("run_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sh.add_argument("--plot", nargs="?", const="", default=None, metavar="PATH",
-                    help="write the convergence plot (default RUN_DIR/convergence.png)")
+    sh.add_argument("--plot", metavar="PATH",
+                    help="where to write the convergence plot (default RUN_DIR/convergence.png)")
+    sh.add_argument("--no-plot", action="store_true", help="do not write the plot")
     sh.set_defaults(func=_cmd_show)
 
     e = sub.add_parser("export", help="write every evaluation to CSV or JSON")

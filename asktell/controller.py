@@ -84,6 +84,10 @@ class RunResult:
 Callback = Callable[[IterationInfo], Any]
 
 
+def _no_stop() -> None:
+    return None
+
+
 class Controller:
     """Run an optimiser to a stop.
 
@@ -183,7 +187,8 @@ class Controller:
             optimiser.load_state_dict(opt_state)
             ctl._tracker.load(ctl_state["tracker"])
             ctl._elapsed_before = float(ctl_state["elapsed"])
-            ctl._last_batch = ctl_state.get("last_batch")
+            last = store.last_candidates()
+            ctl._last_batch = last if isinstance(last, np.ndarray) else None
         return ctl
 
     def _best_loss(self) -> float:
@@ -211,14 +216,11 @@ class Controller:
             store.set_meta(status="running")
         reason: dict[str, Any] | None = None
         try:
+            own_stop = opt.stop if self.rules.optimiser_stop else _no_stop
             while True:
                 reason = tracker.check(
-                    iterations=opt.iterations,
-                    evaluations=opt.evaluations,
-                    best_loss=self._best_loss(),
-                    elapsed=base + perf() - start,
-                    last_batch=self._last_batch,
-                    optimiser_reason=opt.stop() if self.rules.optimiser_stop else None,
+                    opt.iterations, opt.evaluations, self._best_loss(),
+                    base + perf() - start, self._last_batch, own_stop(),
                 )
                 if reason is not None:
                     break
@@ -295,11 +297,7 @@ class Controller:
             t_tell=t_tell,
             elapsed=elapsed,
             optimiser_state=opt.state_dict(),
-            controller_state={
-                "tracker": self._tracker.state(),
-                "elapsed": elapsed,
-                "last_batch": xs if isinstance(xs, np.ndarray) else None,
-            },
+            controller_state={"tracker": self._tracker.state(), "elapsed": elapsed},
         )
 
     def _progress_bar(self) -> Any:

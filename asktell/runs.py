@@ -43,6 +43,7 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
         close = getattr(ctl.evaluate, "close", None)
         if close is not None:
             close()
+        ctl.store.close()  # type: ignore[union-attr]
     export_history(run_dir, run_dir / "history.csv")
     if plot:
         try:
@@ -51,7 +52,6 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
             plot_convergence(run_dir, run_dir / "convergence.png")
         except ImportError as e:
             log.warning("no convergence plot: %s", e)
-    ctl.store.close()  # type: ignore[union-attr]
     return result
 
 

@@ -2,9 +2,11 @@
 
 Everything asktell stores (optimiser states, candidates, values) is *plain data*: ``None``,
 booleans, numbers, strings, lists, string-keyed dicts and numeric numpy arrays. This module turns
-such data into JSON text and back, bit-exactly (arrays travel as base64 of their raw bytes; Python
-floats as their shortest ``repr``, which round-trips exactly), and refuses anything else. Reading
-never runs code: there is no pickle anywhere in a run directory.
+such data into JSON text and back, bit-exactly, and refuses anything else. Arrays travel as
+base64 of their raw bytes; Python floats as their shortest ``repr``, which round-trips exactly.
+Store long lists of floats as arrays: writing a float as decimal text costs ~0.4 µs, its 8 bytes
+in base64 almost nothing. Reading never runs code: there is no pickle anywhere in a run
+directory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = ["dumps", "loads", "plain_equal", "to_plain"]
 _ARRAY_KEY = "__ndarray__"
 _TUPLE_KEY = "__tuple__"
 _ALLOWED_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
+_b64 = base64.b64encode
 
 
 def to_plain(obj: Any, *, _path: str = "$") -> Any:
@@ -54,13 +57,11 @@ def to_plain(obj: Any, *, _path: str = "$") -> Any:
             raise TypeError(
                 f"{_path}: only numeric or boolean arrays are plain data, got dtype {obj.dtype}"
             )
-        arr = np.ascontiguousarray(obj)
-        dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
-        return {
-            _ARRAY_KEY: base64.b64encode(arr.astype(dtype, copy=False).tobytes()).decode("ascii"),
-            "dtype": dtype.str,
-            "shape": list(arr.shape),
-        }
+        # Raw bytes in base64: exact, and much faster than writing floats as decimal text.
+        dtype = obj.dtype.newbyteorder("<") if obj.dtype.byteorder == ">" else obj.dtype
+        arr = np.ascontiguousarray(obj, dtype=dtype)
+        data = base64.b64encode(arr.tobytes()).decode("ascii")
+        return {_ARRAY_KEY: data, "dtype": dtype.str, "shape": list(obj.shape)}
     if isinstance(obj, tuple):
         return {_TUPLE_KEY: [to_plain(v, _path=f"{_path}[{i}]") for i, v in enumerate(obj)]}
     if isinstance(obj, list):
@@ -98,12 +99,68 @@ def from_plain(obj: Any) -> Any:
             dtype = np.dtype(obj["dtype"])
             if dtype.kind not in _ALLOWED_KINDS:
                 raise TypeError(f"refusing to decode an array of dtype {dtype}")
-            raw = base64.b64decode(obj[_ARRAY_KEY])
+            data = obj[_ARRAY_KEY]
+            if isinstance(data, list):
+                return np.array(data, dtype=dtype).reshape(obj["shape"])
+            raw = base64.b64decode(data)
             return np.frombuffer(raw, dtype=dtype).reshape(obj["shape"]).copy()
         if _TUPLE_KEY in obj and len(obj) == 1:
             return tuple(from_plain(v) for v in obj[_TUPLE_KEY])
         return {k: from_plain(v) for k, v in obj.items()}
     return obj
+
+
+def _encode(obj: Any) -> Any:
+    """``default`` hook of the JSON encoder: numpy arrays and numpy scalars."""
+    if type(obj) is np.ndarray:
+        dt = obj.dtype
+        if dt.kind in "biufc" and dt.isnative:  # the common case, kept short
+            raw = obj.tobytes() if obj.flags.c_contiguous else np.ascontiguousarray(obj).tobytes()
+            return {_ARRAY_KEY: _b64(raw).decode("ascii"), "dtype": dt.str, "shape": obj.shape}
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return to_plain(obj)
+    raise TypeError(
+        f"{type(obj).__name__} is not plain data (expected None, bool, int, float, str, "
+        "list, tuple, dict with string keys, or a numeric numpy array)"
+    )
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if _ARRAY_KEY in obj:
+        return from_plain(obj)
+    if _TUPLE_KEY in obj and len(obj) == 1:
+        return tuple(obj[_TUPLE_KEY])
+    return obj
+
+
+def _make_encoder() -> Any:
+    """A reusable C-level encoder (``JSONEncoder.encode`` builds a new one per call, ~1.5 µs).
+
+    Falls back to the public API where CPython's private ``c_make_encoder`` is missing or has
+    another signature.
+    """
+    enc = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=_encode,
+                           check_circular=False)
+    try:
+        c_enc = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+            None, _encode, json.encoder.encode_basestring_ascii, None, ":", ",",
+            False, False, True,
+        )
+        probe = {"a": [1.5, None, "x", np.zeros(2)], "b": float("inf")}
+        if "".join(c_enc(probe, 0)) != enc.encode(probe):  # pragma: no cover
+            raise ValueError("unexpected output")
+    except Exception:  # pragma: no cover - other Python implementations
+        return enc.encode
+
+    def encode(obj: Any) -> str:
+        if isinstance(obj, (str, int, float)) or obj is None:
+            return enc.encode(obj)
+        return "".join(c_enc(obj, 0))
+
+    return encode
+
+
+_fast_encode = _make_encoder()
 
 
 def dumps(obj: Any) -> str:
@@ -119,6 +176,16 @@ def dumps(obj: Any) -> str:
     str
         JSON text. Non-finite floats are written as ``NaN``/``Infinity`` (Python's JSON dialect).
 
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds anything that is not plain data.
+
+    Notes
+    -----
+    The C JSON encoder walks the structure; only numpy objects reach Python code. Tuples are
+    written as JSON lists (a batch of strings comes back as a list).
+
     Examples
     --------
     >>> import numpy as np
@@ -126,7 +193,11 @@ def dumps(obj: Any) -> str:
     >>> loads(s)["mu"].tolist()
     [0.1, 2.0]
     """
-    return json.dumps(to_plain(obj), separators=(",", ":"), allow_nan=True)
+    if isinstance(obj, dict):
+        for k in obj:
+            if not isinstance(k, str):
+                raise TypeError(f"dict keys must be strings, got {type(k).__name__}")
+    return _fast_encode(obj)
 
 
 def loads(text: str | bytes) -> Any:
@@ -142,7 +213,7 @@ def loads(text: str | bytes) -> Any:
     object
         The decoded plain data.
     """
-    return from_plain(json.loads(text))
+    return json.loads(text, object_hook=_decode)
 
 
 def plain_equal(a: Any, b: Any) -> bool:

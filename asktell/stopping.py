@@ -96,7 +96,6 @@ class StopTracker:
 
     def check(
         self,
-        *,
         iterations: int,
         evaluations: int,
         best_loss: float,

@@ -219,8 +219,10 @@ def test_main_job_config_runs_and_writes_outputs(logistic_config, tmp_path, caps
     assert "x_best:" in text and "f_best:" in text
     assert (out / "run.sqlite").exists() and (out / "history.csv").exists()
     assert (out / "convergence.png").stat().st_size > 1000
+    (out / "convergence.png").unlink()
     main(["show", str(out), "--json"])
     s = json.loads(capsys.readouterr().out)
+    assert (out / "convergence.png").exists()
     assert s["iterations"] == 30 and s["evaluations"] == 180
     assert s["stop_reason"] == {"max_iterations": 30} and len(s["xbest"]) == 2
     assert main(["export", str(out), str(tmp_path / "h.json")]) == 0
@@ -229,7 +231,7 @@ def test_main_job_config_runs_and_writes_outputs(logistic_config, tmp_path, caps
     # extend the finished run
     assert main(["resume", str(out), "--no-progress", "--set", "stop.max_iterations=35"]) == 0
     capsys.readouterr()
-    main(["show", str(out), "--json"])
+    main(["show", str(out), "--json", "--no-plot"])
     assert json.loads(capsys.readouterr().out)["iterations"] == 35
 
 

@@ -15,7 +15,9 @@ def test_round_trip_is_bit_exact():
         "inf": float("inf"),
         "nan": float("nan"),
         "big": 2**100,
-        "s": ("CCO", "c1ccccc1"),
+        "s": ["CCO", "c1ccccc1"],
+        "large": rng.normal(size=(40, 30)),
+        "negzero": np.array([-0.0, 1e-310, np.nextafter(1.0, 2.0)]),
         "none": None,
         "nested": [{"k": np.float64(1.5)}],
         "rng": np.random.default_rng(3).bit_generator.state,
@@ -24,7 +26,10 @@ def test_round_trip_is_bit_exact():
     assert back["a"].tobytes() == data["a"].tobytes() and back["f32"].dtype == np.float32
     assert back["bits"].dtype == bool and back["ints"].dtype == np.int16
     assert back["x"] == 0.1 + 0.2 and back["big"] == 2**100
-    assert back["s"] == ("CCO", "c1ccccc1")
+    assert back["s"] == ["CCO", "c1ccccc1"]
+    assert back["large"].tobytes() == data["large"].tobytes()
+    assert back["negzero"].tobytes() == data["negzero"].tobytes()
+    assert serialization.loads(serialization.dumps(("a", "b"))) == ["a", "b"]
     assert np.isnan(back["nan"]) and back["inf"] == float("inf")
     rng = np.random.default_rng()
     rng.bit_generator.state = back["rng"]

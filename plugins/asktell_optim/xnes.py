@@ -140,6 +140,7 @@ class XNES(PopulationOptimiser):
         self._best_history: list[float] = []
         self._batch_range = np.inf
         self._ill_conditioned = False
+        self._max_var = float(np.max(self._sigma0**2))
 
     def _ask(self) -> np.ndarray:
         z = self._rng.standard_normal((self._popsize, self.n_parameters))
@@ -166,7 +167,9 @@ class XNES(PopulationOptimiser):
         self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
         # G_M = sum_k u_k (z_k z_kᵀ − I); the −I term vanishes because the utilities sum to 0.
         gm = (zs.T * us) @ zs
-        self._A = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
+        a = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
+        self._A = a
+        self._max_var = float((a * a).sum(axis=1).max())  # largest variance, for tolx
         self._zs = None
         if (self._iterations + 1) % _COND_EVERY == 0:
             w = np.linalg.eigvalsh(self._A @ self._A.T)
@@ -176,7 +179,7 @@ class XNES(PopulationOptimiser):
         reasons: dict[str, Any] = {}
         if self._iterations >= self._max_iterations:
             reasons["maxiter"] = self._max_iterations
-        if np.einsum("ij,ij->i", self._A, self._A).max() < self._tolx**2:
+        if self._max_var < self._tolx * self._tolx:
             reasons["tolx"] = self._tolx
         hist = self._best_history
         if (
@@ -205,7 +208,7 @@ class XNES(PopulationOptimiser):
             "A": self._A,
             "zs": self._zs,
             "outside": self._outside,
-            "best_history": list(self._best_history),
+            "best_history": np.array(self._best_history),
             "batch_range": self._batch_range,
             "ill_conditioned": self._ill_conditioned,
         }
@@ -217,8 +220,9 @@ class XNES(PopulationOptimiser):
             raise ValueError(f"state is for another dimension: mu {mu.shape}, A {a.shape}")
         self._mu = mu.copy()
         self._A = a.copy()
+        self._max_var = float((a * a).sum(axis=1).max())
         self._zs = None if state["zs"] is None else np.array(state["zs"], dtype=float)
         self._outside = np.array(state["outside"], dtype=float)
-        self._best_history = [float(v) for v in state["best_history"]]
+        self._best_history = np.asarray(state["best_history"], dtype=float).tolist()
         self._batch_range = float(state["batch_range"])
         self._ill_conditioned = bool(state["ill_conditioned"])
