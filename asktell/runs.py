@@ -39,19 +39,20 @@ def _plugin_versions() -> dict[str, str | None]:
 def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
     try:
         result = ctl.run()
+        export_history(run_dir, run_dir / "history.csv")
+        if plot:
+            try:
+                from .plotting import plot_convergence
+
+                plot_convergence(run_dir, run_dir / "convergence.png")
+            except ImportError as e:
+                log.warning("no convergence plot: %s", e)
     finally:
         close = getattr(ctl.evaluate, "close", None)
         if close is not None:
             close()
+        # The writer closes last, so SQLite folds the write-ahead log back into run.sqlite.
         ctl.store.close()  # type: ignore[union-attr]
-    export_history(run_dir, run_dir / "history.csv")
-    if plot:
-        try:
-            from .plotting import plot_convergence
-
-            plot_convergence(run_dir, run_dir / "convergence.png")
-        except ImportError as e:
-            log.warning("no convergence plot: %s", e)
     return result
 
 

@@ -134,7 +134,14 @@ class RunStore:
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
         if readonly:
-            self._con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+            # query_only on a normal connection: as the last one to close, it still folds the
+            # write-ahead log back (a mode=ro connection would leave -wal/-shm files behind).
+            try:
+                self._con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True,
+                                            isolation_level=None)
+                self._con.execute("PRAGMA query_only=1")
+            except sqlite3.OperationalError:  # a read-only file or directory
+                self._con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
         else:
             self._con = sqlite3.connect(db, isolation_level=None)
             self._con.execute("PRAGMA journal_mode=WAL")
@@ -310,7 +317,7 @@ class RunStore:
         if not self.readonly:
             try:
                 self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:  # another reader holds it; SQLite merges it later
+            except sqlite3.Error:  # another connection holds it; SQLite merges it later
                 pass
         self._con.close()
 
