@@ -9,15 +9,17 @@ from asktell.hookspecs import hookimpl
 from asktell.plugins import FamilyRegistry
 
 from .problems import LogisticProblem, Rastrigin, Rosenbrock, Sphere
+from .snes import SNES
 from .xnes import XNES
 
-__all__ = ["XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
+__all__ = ["SNES", "XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
 
 
 @hookimpl
 def asktell_add_optimisers(registry: FamilyRegistry) -> None:
     """Register the numeric optimisers."""
     registry.add("xnes", XNES)
+    registry.add("snes", SNES)
 
 
 @hookimpl
