@@ -9,10 +9,11 @@ from asktell.hookspecs import hookimpl
 from asktell.plugins import FamilyRegistry
 
 from .problems import LogisticProblem, Rastrigin, Rosenbrock, Sphere
+from .pso import PSO
 from .snes import SNES
 from .xnes import XNES
 
-__all__ = ["SNES", "XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
+__all__ = ["PSO", "SNES", "XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
 
 
 @hookimpl
@@ -20,6 +21,7 @@ def asktell_add_optimisers(registry: FamilyRegistry) -> None:
     """Register the numeric optimisers."""
     registry.add("xnes", XNES)
     registry.add("snes", SNES)
+    registry.add("pso", PSO)
 
 
 @hookimpl
