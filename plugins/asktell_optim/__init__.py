@@ -8,12 +8,22 @@ from __future__ import annotations
 from asktell.hookspecs import hookimpl
 from asktell.plugins import FamilyRegistry
 
+from .nelder_mead import NelderMead
 from .problems import LogisticProblem, Rastrigin, Rosenbrock, Sphere
 from .pso import PSO
 from .snes import SNES
 from .xnes import XNES
 
-__all__ = ["PSO", "SNES", "XNES", "LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere"]
+__all__ = [
+    "PSO",
+    "SNES",
+    "XNES",
+    "LogisticProblem",
+    "NelderMead",
+    "Rastrigin",
+    "Rosenbrock",
+    "Sphere",
+]
 
 
 @hookimpl
@@ -22,6 +32,7 @@ def asktell_add_optimisers(registry: FamilyRegistry) -> None:
     registry.add("xnes", XNES)
     registry.add("snes", SNES)
     registry.add("pso", PSO)
+    registry.add("nelder-mead", NelderMead)
 
 
 @hookimpl
