@@ -44,7 +44,7 @@ def test_builtin_registered_through_entry_point():
     assert e.plugin == "optim" and e.distribution == "asktell"
     assert e.version == asktell.__version__
     assert reg.get("problem", "logistic").__name__ == "LogisticProblem"
-    assert asktell.get("optimiser", "XNES") is reg.get("optimiser", "xnes")
+    assert asktell.get("optimiser", "XNES").__wrapped__ is reg.get("optimiser", "xnes").__wrapped__
 
 
 def test_broken_plugin_does_not_stop_the_others(plugin_dir):

@@ -147,7 +147,7 @@ path = "{here}"
 delay = {delay}
 
 [optimiser]
-name = "xnes"
+{optimiser}
 x0 = [1.0, -0.5, 2.0]
 sigma0 = 0.5
 seed = 11
@@ -161,9 +161,16 @@ plot = false
 """
 
 
-def _cfg(tmp_path, delay):
+OPTIMISERS = {
+    "xnes": 'name = "xnes"',
+    # short runs, so that the 40 batches cross several restarts
+    "cmaes-bipop": 'name = "cmaes"\nrestarts = "bipop"\nmax_iterations = 6',
+}
+
+
+def _cfg(tmp_path, delay, optimiser="xnes"):
     p = tmp_path / f"cfg{delay}.toml"
-    p.write_text(CONFIG.format(here=HERE, delay=delay))
+    p.write_text(CONFIG.format(here=HERE, delay=delay, optimiser=OPTIMISERS[optimiser]))
     return p
 
 
@@ -177,12 +184,15 @@ def _count(run_dir):
         return 0
 
 
-def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
-    ref = asktell.run(_cfg(tmp_path, 0.0), out=tmp_path / "ref", progress=False)
+@pytest.mark.parametrize("optimiser", list(OPTIMISERS))
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, optimiser):
+    if optimiser.startswith("cmaes"):
+        pytest.importorskip("cma")
+    ref = asktell.run(_cfg(tmp_path, 0.0, optimiser), out=tmp_path / "ref", progress=False)
     assert ref.iterations == 40
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asktell.cli", "run", str(_cfg(tmp_path, 0.01)),
+        [sys.executable, "-m", "asktell.cli", "run", str(_cfg(tmp_path, 0.01, optimiser)),
          "--out", str(killed), "--no-progress"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -205,7 +215,11 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
         for x, y in zip(ba, bb):
             assert serialization.plain_equal(x.candidates, y.candidates), x.iteration
             assert np.array_equal(x.values, y.values)
+            assert x.restart == y.restart
         assert b.get_meta("status") == "finished"
+        if optimiser == "cmaes-bipop":
+            restarts = [x.restart for x in bb]
+            assert restarts[-1] >= 3 and restarts[n_before - 1] < restarts[-1]
 
 
 # ---------------------------------------------------------------- configs and CLI

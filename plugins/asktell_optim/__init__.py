@@ -8,19 +8,23 @@ from __future__ import annotations
 from asktell.hookspecs import hookimpl
 from asktell.plugins import FamilyRegistry
 
+from .cmaes import CMAES
 from .nelder_mead import NelderMead
 from .problems import LogisticProblem, Rastrigin, Rosenbrock, Sphere
 from .pso import PSO
+from .restarts import Restarts, with_restarts
 from .snes import SNES
 from .xnes import XNES
 
 __all__ = [
+    "CMAES",
     "PSO",
     "SNES",
     "XNES",
     "LogisticProblem",
     "NelderMead",
     "Rastrigin",
+    "Restarts",
     "Rosenbrock",
     "Sphere",
 ]
@@ -29,9 +33,10 @@ __all__ = [
 @hookimpl
 def asktell_add_optimisers(registry: FamilyRegistry) -> None:
     """Register the numeric optimisers."""
-    registry.add("xnes", XNES)
-    registry.add("snes", SNES)
-    registry.add("pso", PSO)
+    registry.add("xnes", with_restarts(XNES))
+    registry.add("snes", with_restarts(SNES))
+    registry.add("cmaes", with_restarts(CMAES))
+    registry.add("pso", with_restarts(PSO))
     registry.add("nelder-mead", NelderMead)
 
 

@@ -164,6 +164,11 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         reasons.update(self._extra_stop())
         return reasons or None
 
+    @property
+    def max_iterations(self) -> int:
+        """The iteration limit of :meth:`stop` (``maxiter``)."""
+        return self._max_iterations
+
     def mean(self) -> np.ndarray:
         """Current mean of the search distribution (PINTS's ``x_guessed``)."""
         return self._mu.copy()

@@ -129,6 +129,11 @@ class PSO(PopulationOptimiser):
         self._pg = xs[0].copy()
         self._fg = math.inf
 
+    @property
+    def max_iterations(self) -> int:
+        """The iteration limit of :meth:`stop` (``maxiter``)."""
+        return self._max_iterations
+
     def _ask(self) -> np.ndarray:
         return self._xs.copy()
 
