@@ -21,6 +21,7 @@ from .evaluators import (
     SequentialEvaluator,
     WorkerDiedError,
 )
+from .fmin import fmin
 from .hookspecs import hookimpl
 from .numeric import NumericOptimiser, PopulationOptimiser
 from .plugins import Registry, create, get, registry
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "create",
     "export_history",
+    "fmin",
     "get",
     "hookimpl",
     "registry",
