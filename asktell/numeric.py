@@ -196,6 +196,11 @@ class PopulationOptimiser(NumericOptimiser):
         """Default population size ``4 + floor(3 ln d)`` (Hansen's rule, used by PINTS)."""
         return 4 + int(3 * np.log(d))
 
+    @staticmethod
+    def default_max_iterations(d: int, popsize: int) -> int:
+        """Default iteration limit 100 + 150 (d + 3)² / √λ (pycma's ``maxiter``)."""
+        return 100 + int(150 * (d + 3) ** 2 / popsize**0.5)
+
     @property
     def popsize(self) -> int:
         """Points per batch."""

@@ -85,7 +85,7 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._tolx = float(tolx)
         self._tolfun = float(tolfun)
         if max_iterations is None:
-            max_iterations = 100 + int(150 * (d + 3) ** 2 / math.sqrt(n))
+            max_iterations = self.default_max_iterations(d, n)
         if max_iterations < 1:
             raise ValueError(f"max_iterations must be positive, got {max_iterations}")
         self._max_iterations = int(max_iterations)

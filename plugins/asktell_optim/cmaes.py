@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -115,7 +114,7 @@ class CMAES(PopulationOptimiser):
             raise ValueError(f"options {bad} are set by asktell; use the keyword arguments")
         d = self.n_parameters
         if max_iterations is None:
-            max_iterations = 100 + int(150 * (d + 3) ** 2 / math.sqrt(self._popsize))
+            max_iterations = self.default_max_iterations(d, self._popsize)
         opts: dict[str, Any] = {
             **options,
             "popsize": self._popsize,

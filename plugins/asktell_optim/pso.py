@@ -110,7 +110,7 @@ class PSO(PopulationOptimiser):
         self._tolx = float(tolx)
         d, n = self.n_parameters, self._popsize
         if max_iterations is None:
-            max_iterations = 100 + int(150 * (d + 3) ** 2 / math.sqrt(n))
+            max_iterations = self.default_max_iterations(d, n)
         self._max_iterations = int(max_iterations)
         rng = self._rng
         xs = np.empty((n, d))
