@@ -162,6 +162,7 @@ class Evaluator(abc.ABC):
         self.cache_hits = 0
         #: Items actually scored over the evaluator's life.
         self.n_evaluated = 0
+        self._warned = False
 
     def __call__(self, candidates: Sequence[Any] | np.ndarray) -> np.ndarray | list[Any]:
         """Score a batch.
@@ -216,31 +217,48 @@ class Evaluator(abc.ABC):
                     continue
             values[i] = v
         if self._cache_size != 0:
-            bad = {e.index for e in errors}
-            for i in todo:
-                k = keys[i]
-                if k is not None and i not in bad:
-                    self._cache[k] = values[i]
-            for i, k in enumerate(keys):
-                if values[i] is None and (i not in bad) and k is not None and k in self._cache:
-                    values[i] = self._cache[k]
-                    self._cache.move_to_end(k)
-                    self.cache_hits += 1
-            if self._cache_size is not None:
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._use_cache(keys, todo, values, errors)
         errors.sort(key=lambda e: e.index)
         self.errors = errors
         if errors and self.raise_errors:
             raise RuntimeError(f"item {errors[0].index} failed: {errors[0].error}")
         if errors:
-            log.warning(
-                "%d of %d evaluations failed; first: item %d: %s",
-                len(errors), n, errors[0].index, errors[0].error,
-            )
+            # The first failing batch is worth a warning; later ones are in self.errors.
+            level = logging.INFO if self._warned else logging.WARNING
+            self._warned = True
+            log.log(level, "%d of %d evaluations failed; first: item %d: %s",
+                    len(errors), n, errors[0].index, errors[0].error)
         if self.output == "scalar":
             return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         return values
+
+    def _use_cache(
+        self, keys: list[Any], todo: list[int], values: list[Any],
+        errors: list[EvaluationError],
+    ) -> None:
+        """Store new successes; fill repeated candidates from the cache (or copy the failure of
+        the copy that was scored)."""
+        cache = self._cache
+        failed = {e.index: e for e in errors}
+        failed_by_key = {keys[i]: e for i, e in failed.items()}
+        for i in todo:
+            k = keys[i]
+            if k is not None and i not in failed:
+                cache[k] = values[i]
+        scored = set(todo)
+        for i, k in enumerate(keys):
+            if i in scored:
+                continue
+            if k in cache:
+                values[i] = cache[k]
+                cache.move_to_end(k)
+                self.cache_hits += 1
+            else:  # a repeat of a candidate that failed in this batch
+                e = failed_by_key[k]
+                errors.append(EvaluationError(i, e.error, e.traceback))
+        if self._cache_size is not None:
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
 
     @staticmethod
     def _to_float(v: Any) -> float | EvaluationError:

@@ -110,6 +110,14 @@ def test_cache_scores_duplicates_once():
     assert len(bounded._cache) == 1
 
 
+def test_cache_repeats_of_a_failure_fail_too():
+    ev = SequentialEvaluator(lambda s: 1 / len(s), cache=True)
+    vals = ev(("", "C", ""))
+    assert np.isnan(vals[0]) and np.isnan(vals[2]) and vals[1] == 1.0
+    assert [e.index for e in ev.errors] == [0, 2]
+    assert ev.n_evaluated == 2  # the failure is not cached, but scored once per batch
+
+
 def test_parallel_with_strings_and_cache():
     ev = ParallelEvaluator(len, n_workers=2, cache=True)
     assert ev(("CC", "CCC", "CC", "C")).tolist() == [2.0, 3.0, 2.0, 1.0]
