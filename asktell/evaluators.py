@@ -397,17 +397,26 @@ class ParallelEvaluator(Evaluator):
         edges = np.linspace(0, n, k + 1).round().astype(int)
         return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
+    def _loky(self) -> Any:
+        if self._executor is None:
+            from joblib.executor import get_memmapping_executor
+
+            self._executor = get_memmapping_executor(self.n_workers, timeout=_IDLE_TIMEOUT)
+        return self._executor
+
     def _run(self, chunks: list[Sequence[Any]]) -> Iterator[Any]:
         """Score chunks on the pool; yield each chunk's result, in order."""
         args = (self.raise_errors, self.blas_threads)
         if self.backend == "loky":
-            # joblib's own reusable loky executor: ~0.3 ms per task here, where a
-            # joblib.Parallel call costs ~10 ms whatever it runs.
-            if self._executor is None:
-                from joblib.externals.loky import get_reusable_executor
-
-                self._executor = get_reusable_executor(max_workers=self.n_workers, timeout=120)
-            futures = [self._executor.submit(_worker_chunk, self.f, c, *args) for c in chunks]
+            # joblib's own reusable (memmapping) loky executor, the one joblib.Parallel uses:
+            # ~0.3 ms per task here, where a joblib.Parallel call costs ~10 ms whatever it runs.
+            try:
+                futures = [self._loky().submit(_worker_chunk, self.f, c, *args) for c in chunks]
+            except RuntimeError as e:  # shut down by someone else (joblib, another evaluator)
+                if "shutdown" not in str(e):
+                    raise
+                self._executor = None
+                futures = [self._loky().submit(_worker_chunk, self.f, c, *args) for c in chunks]
             for fut in futures:
                 yield fut.result()
         else:
@@ -436,6 +445,7 @@ class ParallelEvaluator(Evaluator):
         except Exception as e:
             if not _is_worker_death(e):
                 raise
+            _raise_if_unloadable(e, self.f)
             log.warning("a worker died (%s); rebuilding the pool and isolating items", e)
             self._rebuild()
             for i in range(done, n):
@@ -451,6 +461,7 @@ class ParallelEvaluator(Evaluator):
         except Exception as e:
             if not _is_worker_death(e):
                 raise
+            _raise_if_unloadable(e, self.f)
             self._rebuild()
             if self.raise_errors:
                 raise WorkerDiedError(f"the worker scoring item {i} died: {e}") from e
@@ -462,11 +473,17 @@ class ParallelEvaluator(Evaluator):
         self.close()
 
     def close(self) -> None:
-        """Let go of the worker pool (a later call starts a new one).
+        """Shut the worker pool down (a later call starts a new one).
 
-        loky's workers are shared with joblib in this process and end after 120 s idle.
+        The loky pool is joblib's process-wide one: joblib and other evaluators start a new one
+        when they next need it. Without ``close``, idle workers end after 120 s.
         """
-        self._executor = None
+        ex, self._executor = self._executor, None
+        if ex is not None:
+            try:
+                ex.shutdown(wait=True)
+            except Exception:  # a broken pool may fail to shut down; it is dropped either way
+                log.debug("shutting a broken pool down failed", exc_info=True)
         if self._parallel is not None:
             p, self._parallel = self._parallel, None
             try:
@@ -476,7 +493,8 @@ class ParallelEvaluator(Evaluator):
 
     def __del__(self) -> None:
         try:
-            self.close()
+            if self._parallel is not None:
+                self.close()
         except Exception:
             pass
 
@@ -485,6 +503,19 @@ class ParallelEvaluator(Evaluator):
         state["_parallel"] = None
         state["_executor"] = None
         return state
+
+
+_IDLE_TIMEOUT = 120
+
+
+def _raise_if_unloadable(e: BaseException, f: Callable[..., Any]) -> None:
+    """A task that workers cannot unpickle is a usage error, not a dying worker."""
+    if "un-serialize" in str(e) or "unpickl" in str(e).lower():
+        raise TypeError(
+            f"the worker processes could not load the task (the function {f!r} or the "
+            "candidates): define the function in an importable module, or make it and its "
+            f"data picklable. loky said: {e}"
+        ) from e
 
 
 def _is_worker_death(e: BaseException) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import asktell
-from asktell import BatchEvaluator, ParallelEvaluator, SequentialEvaluator
+from asktell import ParallelEvaluator, SequentialEvaluator
 
 
 def square_sum(x):
@@ -173,59 +173,37 @@ def test_dask_local_cluster():
         ev2.close()
 
 
-# ---------------------------------------------------------------- BatchEvaluator
+class Unloadable:
+    """Pickles fine, fails to load in the worker."""
 
-torch = pytest.importorskip("torch")
+    def __call__(self, x):
+        return 0.0
 
-
-def batch_norms(x):
-    return (x**2).sum(dim=1)
-
-
-def test_batch_evaluator_chunks_under_inference_mode():
-    seen = []
-
-    def f(x):
-        seen.append((x.shape[0], torch.is_inference_mode_enabled(), x.dtype))
-        return batch_norms(x)
-
-    ev = BatchEvaluator(f, max_batch=8, device="cpu")
-    xs = np.random.default_rng(0).normal(size=(20, 3))
-    np.testing.assert_allclose(ev(xs), np.sum(xs**2, axis=1), rtol=1e-6)
-    assert [s[0] for s in seen] == [8, 8, 4]
-    assert all(s[1] for s in seen) and all(s[2] == torch.float32 for s in seen)
+    def __reduce__(self):
+        return (_fail_to_load, ())
 
 
-def test_batch_evaluator_isolates_a_failing_item():
-    def f(x):
-        if (x[:, 0] < 0).any():
-            raise ValueError("negative in batch")
-        return x[:, 0]
-
-    ev = BatchEvaluator(f, max_batch=4, device="cpu", dtype=torch.float64)
-    xs = np.array([[1.0], [2.0], [-3.0], [4.0], [5.0]])
-    vals = ev(xs)
-    np.testing.assert_array_equal(vals[[0, 1, 3, 4]], [1.0, 2.0, 4.0, 5.0])
-    assert np.isnan(vals[2]) and [e.index for e in ev.errors] == [2]
+def _fail_to_load():
+    raise ImportError("no such module in the worker")
 
 
-def test_batch_evaluator_strings_and_wrong_length():
-    ev = BatchEvaluator(lambda xs: [len(s) for s in xs], device="cpu")
-    assert ev(("C", "CCC")).tolist() == [1.0, 3.0]
-    bad = BatchEvaluator(lambda xs: torch.zeros(1), device="cpu")
-    with pytest.raises(ValueError, match="returned 1 values for 3 candidates"):
-        bad(np.zeros((3, 2)))
+def test_unloadable_function_is_a_clear_error_not_a_dead_worker():
+    ev = ParallelEvaluator(Unloadable(), n_workers=2)
+    with pytest.raises(TypeError, match="could not load the task"):
+        ev(np.zeros((4, 1)))
+    assert ev.pool_restarts == 0
+    ev.close()
 
 
-@pytest.mark.gpu
-def test_batch_evaluator_on_cuda():
-    model = torch.nn.Linear(3, 1).to("cuda")
+def test_coexists_with_joblib_parallel():
+    """The evaluator uses joblib's own executor: joblib.Parallel keeps working beside it."""
+    import joblib
 
-    def f(x):
-        assert x.device.type == "cuda"
-        return model(x)[:, 0]
-
-    ev = BatchEvaluator(f, max_batch=1024, device="cuda")
-    xs = np.random.default_rng(0).normal(size=(5000, 3))
-    expect = model(torch.as_tensor(xs, dtype=torch.float32, device="cuda"))[:, 0]
-    np.testing.assert_allclose(ev(xs), expect.detach().cpu().numpy(), rtol=1e-5)
+    ev = ParallelEvaluator(square_sum, n_workers=2)
+    ev(BATCH)
+    assert joblib.Parallel(n_jobs=2)(joblib.delayed(square_sum)(x) for x in BATCH[:3]) == [
+        square_sum(x) for x in BATCH[:3]]
+    np.testing.assert_array_equal(ev(BATCH[:3]), [square_sum(x) for x in BATCH[:3]])
+    ev.close()
+    assert joblib.Parallel(n_jobs=2)(joblib.delayed(square_sum)(x) for x in BATCH[:2]) == [
+        square_sum(x) for x in BATCH[:2]]
