@@ -7,6 +7,7 @@ import types
 from pathlib import Path
 
 import pytest
+from joblib.externals import cloudpickle
 
 from asktell import hookspecs
 
@@ -29,10 +30,15 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     name = "docs_" + re.sub(r"\W", "_", path.stem)
     module = types.ModuleType(name)
     monkeypatch.setitem(sys.modules, name, module)
-    for code in blocks:
-        if code.lstrip().startswith("# not run"):
-            continue
-        exec(compile(code, f"{path.name}", "exec"), module.__dict__)
+    # Worker processes cannot import this module: send its functions by value.
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        for code in blocks:
+            if code.lstrip().startswith("# not run"):
+                continue
+            exec(compile(code, f"{path.name}", "exec"), module.__dict__)
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
 
 
 def test_plugin_guide_documents_every_hook_with_its_signature():
