@@ -6,8 +6,8 @@ import sys
 import types
 from pathlib import Path
 
+import cloudpickle
 import pytest
-from joblib.externals import cloudpickle
 
 from asktell import hookspecs
 
