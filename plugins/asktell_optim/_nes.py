@@ -93,9 +93,10 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._mu = self._x0.copy()
         self._zs: np.ndarray | None = None
         self._outside = np.zeros(n)
+        self._any_outside = False
         self._best_history: list[float] = []
         self._batch_range = math.inf
-        self._max_var = float(np.max(self._sigma0**2))
+        self._max_var: float | None = float(np.max(self._sigma0**2))
 
     # ------------------------------------------------------------------ for subclasses
 
@@ -127,13 +128,15 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
     def _ask(self) -> np.ndarray:
         z = self._rng.standard_normal((self._popsize, self.n_parameters))
         x, self._outside = self._repair(self._map(z))
+        self._any_outside = bool(self._outside.any())
         self._zs = z
         return x
 
     def _tell(self, losses: np.ndarray) -> None:
-        order = self._rank(losses, self._outside)
+        outside = self._any_outside
+        order = self._rank(losses, self._outside) if outside else losses.argsort(kind="stable")
         best, worst = losses[order[0]], losses[order[-1]]
-        if not math.isfinite(worst) or self._outside.any():
+        if outside or not math.isfinite(worst):
             # Failures or outside samples are ranked last: take the extremes of finite values.
             finite = losses[np.isfinite(losses)]
             if finite.size == 0:
@@ -145,13 +148,15 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         del self._best_history[: -self._hist_len]
         self._batch_range = float(worst - best)
         self._update(self._zs[order])
-        self._max_var = float(self._variances().max())
+        self._max_var = None  # computed when stop() asks
         self._zs = None
 
     def _stop(self) -> dict[str, Any] | None:
         reasons: dict[str, Any] = {}
         if self._iterations >= self._max_iterations:
             reasons["maxiter"] = self._max_iterations
+        if self._max_var is None:
+            self._max_var = float(self._variances().max())
         if self._max_var < self._tolx * self._tolx:
             reasons["tolx"] = self._tolx
         hist = self._best_history
@@ -190,7 +195,8 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._mu = mu.copy()
         self._zs = None if state["zs"] is None else np.array(state["zs"], dtype=float)
         self._outside = np.array(state["outside"], dtype=float)
+        self._any_outside = bool(self._outside.any())
         self._best_history = np.asarray(state["best_history"], dtype=float).tolist()
         self._batch_range = float(state["batch_range"])
         self._set_dist(state)
-        self._max_var = float(self._variances().max())
+        self._max_var = None
