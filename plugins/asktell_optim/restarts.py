@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,8 @@ class Restarts(Optimiser):
     once the schedule is exhausted. :attr:`restart_index` tells which run asked the last batch
     (the run store records it with each batch).
 
-    * **IPOP** [1]_: run k has population λ₀ · 2^k and the initial step size σ₀.
+    * **IPOP** [1]_: run k has population ⌊λ₀ · 2^k⌋ and the initial step size σ₀, with
+      λ₀ = 4 + 3 ln d unrounded (pycma's ``fmin``), or the ``popsize`` given.
     * **BIPOP** [2]_, as in pycma's ``fmin(..., bipop=True)``: after the first run, a run with a
       *large* population (λ₀ · 2^j, σ₀, j counting large runs) alternates with runs with a
       *small* population λ₀ · (λ_large/λ₀)^(U²) and step size σ₀ · 10^(−2U) (U ~ U(0, 1)),
@@ -103,7 +105,11 @@ class Restarts(Optimiser):
         if not isinstance(inner, PopulationOptimiser):
             raise TypeError(f"restarts need a population optimiser, got {type(inner).__name__}")
         self.name = f"{inner.name}+{schedule}"
-        self._popsize0 = inner.popsize
+        # As pycma's fmin: populations grow from the unrounded default 4 + 3 ln d (10.9 for
+        # d = 10, giving 21, 43, 87, ...), not from the first run's rounded 10. On Rastrigin
+        # (d = 10) this took BIPOP from 9/30 to 20/30 solved runs (optim_convergence.py).
+        given = kwargs.get("popsize")
+        self._popsize0 = float(given) if given else 4 + 3 * math.log(inner.n_parameters)
         self._sigma0 = inner.sigma0.copy()
         self._maxiter0 = getattr(inner, "max_iterations", None)
         self._inner = inner
