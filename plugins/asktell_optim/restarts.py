@@ -53,7 +53,7 @@ class Restarts(Optimiser):
         Population growth factor between large runs (2, as pycma).
     seed, direction
         See :class:`asktell.Optimiser`; each run's seed is drawn from this optimiser's
-        generator.
+        generator, so the first run differs from the plain optimiser's with the same seed.
 
     References
     ----------
@@ -157,6 +157,7 @@ class Restarts(Optimiser):
             self._poptype = "large"
             mult = self._incpopsize ** (self._restart - self._runs_with_small)
             popsize = int(self._popsize0 * mult)
+            maxiter = self._maxiter0  # pycma keeps the first run's iteration limit
         kw: dict[str, Any] = {"seed": self._draw_seed(), "popsize": popsize, "sigma0": sigma}
         if maxiter is not None:
             kw["max_iterations"] = maxiter
