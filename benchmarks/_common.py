@@ -1,0 +1,275 @@
+"""Shared helpers of the benchmark scripts: machine facts, statistics, result files.
+
+Not a benchmark itself. Each ``benchmarks/NAME.py`` imports it (the scripts' own folder is on
+``sys.path`` when they are run as ``python benchmarks/NAME.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "RESULTS",
+    "filesystem_of",
+    "fmt",
+    "machine_info",
+    "markdown_table",
+    "median",
+    "quartiles",
+    "write_results",
+]
+
+#: Where every benchmark writes ``NAME.json`` and ``NAME.md``.
+RESULTS = Path(__file__).resolve().parent / "results"
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any]:
+    """Commit of the checkout and whether the working tree differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": head, "dirty": bool(dirty)}
+
+
+def _blas() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [
+        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer")}
+        for info in threadpool_info()
+    ]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def filesystem_of(path: str | os.PathLike[str]) -> str | None:
+    """File-system type holding ``path`` (from ``/proc/mounts``), or None if unknown.
+
+    Parameters
+    ----------
+    path : path-like
+        Any existing path.
+
+    Returns
+    -------
+    str or None
+        For example ``"ext4"`` or ``"tmpfs"``.
+    """
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, kind = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mnt = parts[1]
+        inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):
+            best, kind = mnt, parts[2]
+    return kind
+
+
+def machine_info() -> dict[str, Any]:
+    """Facts about the machine and the software a benchmark ran on.
+
+    Returns
+    -------
+    dict
+        Python and package versions, CPU count and model, BLAS threads, load average, date,
+        the git commit of the checkout.
+    """
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    try:
+        load = list(os.getloadavg())
+    except OSError:
+        load = None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "load_average_at_start": load,
+        "blas": _blas(),
+        "versions": {
+            name: _version(name)
+            for name in ("numpy", "scipy", "asktell", "pints", "joblib", "threadpoolctl")
+        },
+        "numpy": np.__version__,
+        "git": _git_state(),
+        "argv": sys.argv,
+    }
+
+
+def median(xs: Sequence[float]) -> float:
+    """Median of a non-empty sequence.
+
+    Parameters
+    ----------
+    xs : sequence of float
+
+    Returns
+    -------
+    float
+    """
+    return float(statistics.median(xs))
+
+
+def quartiles(xs: Sequence[float]) -> tuple[float, float]:
+    """First and third quartiles (the median's spread; equal to the values for one sample).
+
+    Parameters
+    ----------
+    xs : sequence of float
+
+    Returns
+    -------
+    (float, float)
+    """
+    if len(xs) < 2:
+        return float(xs[0]), float(xs[0])
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return float(q[0]), float(q[2])
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """Format a number with ``digits`` significant digits (no exponent for ordinary sizes).
+
+    Parameters
+    ----------
+    x : float
+    digits : int
+
+    Returns
+    -------
+    str
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if x == 0 or 1e-3 <= abs(x) < 1e7:
+        return f"{x:#.{digits}g}".rstrip(".")
+    return f"{x:.{digits - 1}e}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table.
+
+    Parameters
+    ----------
+    headers : sequence of str
+    rows : sequence of sequences
+        Cells, converted with ``str``.
+
+    Returns
+    -------
+    str
+        The table, one line per row, ending with a newline.
+    """
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _plain(x.tolist())
+    if isinstance(x, np.generic):
+        return _plain(x.item())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def write_results(name: str, payload: dict[str, Any], table: str, title: str) -> Path:
+    """Write ``results/NAME.json`` and ``results/NAME.md``.
+
+    Parameters
+    ----------
+    name : str
+        The benchmark's name (its script's stem).
+    payload : dict
+        Everything to keep: machine info, settings, raw figures, ratios, goal.
+    table : str
+        The Markdown table the script printed.
+    title : str
+        Heading of the Markdown file.
+
+    Returns
+    -------
+    Path
+        The JSON file written.
+    """
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(_plain(payload), indent=1, allow_nan=False) + "\n")
+    info = payload.get("machine", {})
+    goal = payload.get("goal", {})
+    md = [
+        f"# {title}",
+        "",
+        f"Measured {info.get('date')} on {info.get('cpu_count')} CPUs ({info.get('cpu_model')}), "
+        f"Python {info.get('python')}, numpy {info.get('numpy')}"
+        + (" (quick run)" if payload.get("settings", {}).get("quick") else "")
+        + f"; raw figures in `{name}.json`.",
+        "",
+        table.rstrip("\n"),
+        "",
+    ]
+    if goal:
+        met = goal.get("met")
+        md.append(f"Goal: {goal.get('text')} - **{'met' if met else 'not met'}**.")
+        md.append("")
+    (RESULTS / f"{name}.md").write_text("\n".join(md))
+    return path

@@ -1,0 +1,63 @@
+"""Assemble docs/benchmarks.md from the Markdown tables in benchmarks/results/.
+
+Run after the benchmarks: ``python benchmarks/report.py``. Each benchmark writes its own
+``results/NAME.md`` (figures measured in one run, ratios against named baselines); this script
+only collects them under one page, with image links rewritten for docs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = [
+    ("xnes_overhead", "XNES ask/tell overhead against PINTS"),
+    ("logistic_notebook", "The main job: the PINTS ask-and-tell notebook"),
+    ("parallel_dispatch", "Parallel dispatch against PINTS and joblib"),
+    ("optim_overhead", "Ask/tell overhead of every optimiser"),
+    ("optim_convergence", "Convergence on sphere, Rosenbrock and Rastrigin (d = 10)"),
+    ("bbob", "COCO BBOB f1-f24"),
+]
+
+INTRO = """# Benchmarks
+
+Every figure on this page comes from a script in `benchmarks/` run on the project's machine
+(2 CPU cores, no GPU). Each script measures asktell against a named baseline **in the same
+run**, interleaving repetitions, and reports ratios: the machine is shared and absolute times
+drift. Raw figures, machine details and dates are in `benchmarks/results/NAME.json`.
+
+```bash
+pip install -r benchmarks/requirements.txt     # pints, cma, cmaes, nevergrad, coco-experiment
+python benchmarks/run_all.py --quick           # or one script: python benchmarks/NAME.py
+python benchmarks/report.py                    # rebuilds this page from benchmarks/results/
+```
+
+Where a goal is missed the table says so; the closing notes of the issues discuss why.
+"""
+
+
+def _section(name: str, title: str) -> str | None:
+    path = HERE / "results" / f"{name}.md"
+    if not path.exists():
+        return None
+    text = path.read_text().strip()
+    text = re.sub(r"^# .*\n", "", text, count=1)  # the page supplies its own heading
+    text = re.sub(r"\]\((?!http)([^)]+\.(?:png|svg))\)", r"](../benchmarks/results/\1)", text)
+    text = text.replace(f"`{name}.json`", f"`benchmarks/results/{name}.json`")
+    return f"## {title}\n\n`benchmarks/{name}.py`\n\n{text}\n"
+
+
+def main() -> None:
+    """Write docs/benchmarks.md."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
+    args = p.parse_args()
+    parts = [INTRO] + [s for n, t in ORDER if (s := _section(n, t))]
+    args.out.write_text("\n".join(parts))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
