@@ -96,7 +96,6 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._any_outside = False
         self._best_history: list[float] = []
         self._batch_range = math.inf
-        self._max_var: float | None = float(np.max(self._sigma0**2))
 
     # ------------------------------------------------------------------ for subclasses
 
@@ -111,6 +110,10 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
     @abc.abstractmethod
     def _variances(self) -> np.ndarray:
         """Per-coordinate variances of the search distribution."""
+
+    @abc.abstractmethod
+    def _total_variance(self) -> float:
+        """Sum of the per-coordinate variances (the trace of the covariance)."""
 
     @abc.abstractmethod
     def _get_dist(self) -> dict[str, Any]:
@@ -148,16 +151,18 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         del self._best_history[: -self._hist_len]
         self._batch_range = float(worst - best)
         self._update(self._zs[order])
-        self._max_var = None  # computed when stop() asks
         self._zs = None
 
     def _stop(self) -> dict[str, Any] | None:
         reasons: dict[str, Any] = {}
         if self._iterations >= self._max_iterations:
             reasons["maxiter"] = self._max_iterations
-        if self._max_var is None:
-            self._max_var = float(self._variances().max())
-        if self._max_var < self._tolx * self._tolx:
+        # tolx: every variance below tolx². Their sum (one dot product) settles it unless it
+        # lies between tolx² and d·tolx².
+        tol2 = self._tolx * self._tolx
+        total = self._total_variance()
+        if total < tol2 or (total < self.n_parameters * tol2
+                            and self._variances().max() < tol2):
             reasons["tolx"] = self._tolx
         hist = self._best_history
         if (
@@ -199,4 +204,3 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._best_history = np.asarray(state["best_history"], dtype=float).tolist()
         self._batch_range = float(state["batch_range"])
         self._set_dist(state)
-        self._max_var = None

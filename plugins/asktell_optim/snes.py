@@ -103,6 +103,9 @@ class SNES(NaturalEvolutionStrategy):
     def _variances(self) -> np.ndarray:
         return self._sigmas * self._sigmas
 
+    def _total_variance(self) -> float:
+        return float(self._sigmas @ self._sigmas)
+
     def stds(self) -> np.ndarray:
         """Current standard deviations of the search distribution."""
         return self._sigmas.copy()

@@ -135,6 +135,10 @@ class XNES(NaturalEvolutionStrategy):
     def _variances(self) -> np.ndarray:
         return (self._A * self._A).sum(axis=1)
 
+    def _total_variance(self) -> float:
+        a = self._A.ravel()
+        return float(a @ a)
+
     def _extra_stop(self) -> dict[str, Any]:
         return {"conditioncov": _MAX_COND} if self._ill_conditioned else {}
 
