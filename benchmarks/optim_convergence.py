@@ -26,10 +26,6 @@ What is measured
       global generator);
     * ``pints xnes``: ``pints.XNES(x0, sigma0)`` in an ask/tell loop (baseline; it has no
       stopping criterion of its own, so it runs until the target or the budget);
-    * with ``--diagnose-bipop`` only, outside the goals: asktell's BIPOP with its base
-      population set to pycma's unrounded 4 + 3 ln d (10.9 at d = 10) instead of the integer
-      10, so that the large restarts have pycma's populations (21, 43, 87, 174, ... instead of
-      20, 40, 80, 160, ...).
 
     A loop stops when f < 1e-8 was seen, when the budget is spent (no generation starts after
     it; one that ends beyond it counts only if it hit the target within the budget), or when the
@@ -51,7 +47,7 @@ Goals (on 10 seeds; with more seeds, the same fractions)
 Run
     ``python benchmarks/optim_convergence.py --quick`` (10 seeds, about 1 minute on 2 CPUs with
     the default ``--jobs 2``) or ``python benchmarks/optim_convergence.py`` (the full run: 30
-    seeds, about 2.5 minutes; ``--diagnose-bipop`` adds half a minute). Both write
+    seeds, about 2.5 minutes). Both write
     ``benchmarks/results/optim_convergence.json`` and ``.md``.
 """
 
@@ -132,8 +128,6 @@ PROBLEMS: dict[str, tuple[Objective, float, float, int]] = {
 
 METHODS = ("asktell cmaes", "asktell cmaes+bipop", "asktell xnes", "pycma",
            "pycma fmin2 bipop", "pints xnes")
-#: Opt-in diagnostic (``--diagnose-bipop``): asktell's BIPOP with pycma's base population.
-DIAGNOSTIC = "asktell cmaes+bipop, popsize0 = 4 + 3 ln d (diagnostic)"
 
 
 class Tracker:
@@ -197,7 +191,7 @@ class Tracker:
 
 
 def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: int,
-                name: str, restarts: str | None, pycma_popsize0: bool = False) -> dict[str, Any]:
+                name: str, restarts: str | None) -> dict[str, Any]:
     """An asktell ask/tell loop until the target, the budget or ``opt.stop()``.
 
     Parameters
@@ -210,11 +204,6 @@ def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: 
     name : str
         Registry name of the optimiser.
     restarts : {None, "ipop", "bipop"}
-    pycma_popsize0 : bool
-        Diagnostic: base the restarts' populations on the unrounded 4 + 3 ln d, as pycma's
-        ``fmin`` does (its ``popsize`` option before rounding), instead of the first run's
-        integer population (sets a private attribute of :class:`asktell_optim.Restarts`).
-
     Returns
     -------
     dict
@@ -225,8 +214,6 @@ def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: 
     if restarts is not None:
         kw = {"restarts": restarts, "max_restarts": MAX_RESTARTS}
     opt = asktell.create(name, x0=x0, sigma0=sigma0, seed=seed, **kw)
-    if pycma_popsize0:
-        opt._popsize0 = 4 + 3 * np.log(len(x0))
     tr = Tracker(budget)
     stop: Any = "budget"
     while not tr.spent:
@@ -368,8 +355,6 @@ def one_run(task: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
         rec = run_asktell(f, x0, sigma0, budget, seed, "cmaes", None)
     elif method == "asktell cmaes+bipop":
         rec = run_asktell(f, x0, sigma0, budget, seed, "cmaes", "bipop")
-    elif method == DIAGNOSTIC:
-        rec = run_asktell(f, x0, sigma0, budget, seed, "cmaes", "bipop", pycma_popsize0=True)
     elif method == "asktell xnes":
         rec = run_asktell(f, x0, sigma0, budget, seed, "xnes", None)
     elif method == "pycma":
@@ -424,7 +409,7 @@ def run(seeds: list[int], jobs: int, methods: tuple[str, ...] = METHODS) -> dict
     jobs : int
         Worker processes (1: run in this process).
     methods : tuple of str
-        :data:`METHODS`, possibly with :data:`DIAGNOSTIC`.
+        :data:`METHODS`.
 
     Returns
     -------
@@ -554,14 +539,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="10 seeds (default: 30)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    ap.add_argument("--diagnose-bipop", action="store_true",
-                    help="also run asktell's BIPOP with pycma's unrounded base population "
-                         "4 + 3 ln d (a diagnostic, outside the goals)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     n = args.seeds or (10 if args.quick else 30)
     info = machine_info()
-    methods = (*METHODS, DIAGNOSTIC) if args.diagnose_bipop else METHODS
+    methods = METHODS
     res = run(list(range(1, n + 1)), args.jobs, methods)
     res["settings"]["quick"] = args.quick
     res["machine"] = info
