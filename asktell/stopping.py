@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -71,10 +71,6 @@ class StoppingRules:
         if unknown:
             raise ValueError(f"unknown stopping rule(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form."""
-        return asdict(self)
 
 
 class StopTracker:
