@@ -24,7 +24,7 @@ import numbers
 import os
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,6 +256,30 @@ class Evaluator(abc.ABC):
             else:  # a repeat of a candidate that failed in this batch
                 e = failed_by_key[k]
                 errors.append(EvaluationError(i, e.error, e.traceback))
+        if self._cache_size is not None:
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
+
+    def remember(self, known: Mapping[Any, Any]) -> None:
+        """Store values for candidates not scored under that name (no-op without a cache).
+
+        A caller that knows an equivalent candidate for a value just scored (a molecule's
+        canonical SMILES for the spelling it was asked as) adds it here, so that a later batch
+        holding it is a cache hit.
+
+        Parameters
+        ----------
+        known : mapping
+            Candidate → value, as :meth:`__call__` would have returned it.
+        """
+        if self._cache_size == 0:
+            return
+        cache = self._cache
+        for x, v in known.items():
+            k = _cache_key(x)
+            if k is not None:
+                cache[k] = v
+                cache.move_to_end(k)
         if self._cache_size is not None:
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)

@@ -207,3 +207,15 @@ def test_coexists_with_joblib_parallel():
     ev.close()
     assert joblib.Parallel(n_jobs=2)(joblib.delayed(square_sum)(x) for x in BATCH[:2]) == [
         square_sum(x) for x in BATCH[:2]]
+
+
+def test_remember_adds_equivalent_keys_to_the_cache():
+    calls = []
+    ev = SequentialEvaluator(lambda x: calls.append(x) or float(len(x)), cache=3)
+    ev(["ab"])
+    ev.remember({"AB": 2.0, "cd": 2.0})
+    assert ev(["AB", "cd", "ab"]).tolist() == [2.0, 2.0, 2.0]
+    assert calls == ["ab"]
+    ev.remember({"x": 1.0})  # bounded: the least recently used entry goes
+    assert len(ev._cache) == 3
+    SequentialEvaluator(len).remember({"a": 1})  # no cache: nothing to do
