@@ -12,6 +12,7 @@ pytest.importorskip("rdkit")
 from rdkit import Chem
 
 from asktell_chem import SmilesTokenizer, load_moses, load_smiles, qm9_5k, tokenize
+from asktell_chem.datasets import load_qm9_smiles
 
 MOSES_SAMPLE = Path(__file__).parent / "data" / "moses_test_1k.smi"
 
@@ -36,18 +37,18 @@ def test_tokeniser_round_trip(source):
 @pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None,
                     reason='needs full QM9: pip install "asktell[qml]"')
 def test_tokeniser_round_trip_on_all_of_qm9():
-    import csv
-
-    spec = importlib.util.find_spec("qm9pack")
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    csv.field_size_limit(1 << 24)
-    smiles = []
-    for part in (1, 2, 3):
-        with open(data / f"qm9_part{part}.csv", newline="") as f:
-            smiles += [row["SMILES"] for row in csv.DictReader(f)]
+    smiles = load_qm9_smiles()
     assert len(smiles) == 130_831
     tok = SmilesTokenizer.from_smiles(smiles)
     assert tok.decode(tok.encode(smiles)) == smiles
+
+
+def test_full_qm9_without_qm9pack_names_the_install(monkeypatch):
+    import asktell_chem.datasets as ds
+
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r'pip install "asktell\[qml\]"'):
+        ds.load_qm9_smiles()
 
 
 def test_tokens_of_the_hard_cases():
