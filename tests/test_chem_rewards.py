@@ -1,6 +1,7 @@
 """RDKit rewards: each against RDKit computed directly, the engine's sharing, cache, workers and
 failure isolation."""
 
+import functools
 import pickle
 
 import numpy as np
@@ -36,6 +37,11 @@ def direct(f):
     return np.array([f(Chem.MolFromSmiles(s)) for s in VALID])
 
 
+@functools.cache
+def np_model():
+    return contrib("NP_Score.npscorer").readNPModel()
+
+
 def clip01(x):
     return np.clip(x, 0, 1)
 
@@ -47,8 +53,7 @@ REFERENCES = {
     "sa": (lambda m: contrib("SA_Score.sascorer").calculateScore(m),
            lambda x: clip01((x - 5) / (1.5 - 5))),
     "np-likeness": (
-        lambda m: contrib("NP_Score.npscorer").scoreMol(
-            m, contrib("NP_Score.npscorer").readNPModel()),
+        lambda m: contrib("NP_Score.npscorer").scoreMol(m, np_model()),
         lambda x: clip01((x + 3) / 4)),
     "lipinski": (
         lambda m: float((Descriptors.MolWt(m) <= 500) + (Crippen.MolLogP(m) <= 5)

@@ -25,7 +25,9 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 from typing import Any
 
 import numpy as np
@@ -89,7 +91,9 @@ class SATerm(Term):
 
 @functools.cache
 def _np_model() -> Any:
-    return contrib("NP_Score.npscorer").readNPModel()
+    # npscorer.readNPModel prints progress to stdout; library code stays quiet.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return contrib("NP_Score.npscorer").readNPModel()
 
 
 class NPTerm(Term):
