@@ -91,8 +91,8 @@ class SATerm(Term):
 
 @functools.cache
 def _np_model() -> Any:
-    # npscorer.readNPModel prints progress to stdout; library code stays quiet.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # npscorer.readNPModel prints progress to stderr; library code stays quiet.
+    with contextlib.redirect_stderr(io.StringIO()):
         return contrib("NP_Score.npscorer").readNPModel()
 
 
