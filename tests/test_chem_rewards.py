@@ -261,3 +261,30 @@ def test_a_reward_drives_the_controller_as_an_evaluator():
     result = Controller(opt, asktell.get("reward", "qed")(), stop={"max_iterations": 5}).run()
     assert result.evaluations == 30
     assert opt.fbest() >= asktell.get("reward", "qed")()(["CCO"])[0]
+
+
+def test_score_smiles_example_writes_csv_and_histogram(tmp_path):
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "score_smiles.py"
+    spec = importlib.util.spec_from_file_location("score_smiles", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    (tmp_path / "in.smi").write_text("\n".join([*BATCH[:4], "CCO", "OCC"]) + "\n")
+    (tmp_path / "cfg.toml").write_text(
+        'input = "in.smi"\n[reward]\nuniqueness = true\n[reward.terms]\nqed = 1\nsa = 1\n')
+    assert mod.main([str(tmp_path / "cfg.toml"), "--out", str(tmp_path / "out"),
+                     "--chunk", "4"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "out" / "scores.csv")))
+    assert [r["smiles"] for r in rows] == [*BATCH[:4], "CCO", "OCC"]
+    assert rows[3]["canonical"] == "" and float(rows[3]["reward"]) == 0
+    assert rows[5]["canonical"] == "CCO"
+    expected = Uniqueness(Composite({"qed": 1, "sa": 1}))
+    chunk1, chunk2 = expected(BATCH[:4]), expected(["CCO", "OCC"])
+    np.testing.assert_allclose([float(r["reward"]) for r in rows],
+                               np.concatenate([chunk1, chunk2]), rtol=1e-5)
+    assert float(rows[0]["qed"]) == pytest.approx(RDQED.qed(Chem.MolFromSmiles(ASPIRIN)),
+                                                  rel=1e-5)
+    assert (tmp_path / "out" / "histogram.png").stat().st_size > 1000
