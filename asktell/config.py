@@ -1,10 +1,13 @@
 """Run configurations: TOML files with ``--set`` overrides, validated with errors that name the key.
 
-A configuration has these sections (only ``[optimiser]`` and ``[problem]`` are required)::
+A configuration has these sections (``[optimiser]`` and one of ``[problem]`` or ``[reward]`` are
+required)::
 
     [run]          out (directory), progress, log_every, plot
     [problem]      name = a registered problem, or callable = "module:function" (+ path);
                    other keys are passed to the problem's factory
+    [reward]       instead of [problem] and [evaluator]: name = a registered reward, which
+                   scores whole batches itself (SMILES generators); other keys are passed on
     [optimiser]    name = a registered optimiser; other keys (x0, sigma0, seed, ...) are passed on
     [boundaries]   lower = [...], upper = [...]
     [evaluator]    name = "sequential" | "parallel"; other keys are passed on (n_workers, ...)
@@ -30,7 +33,7 @@ from .stopping import StoppingRules
 
 __all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
 
-SECTIONS = ("run", "problem", "optimiser", "boundaries", "evaluator", "stop")
+SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
 RUN_KEYS = {"out": str, "progress": bool, "log_every": int, "plot": bool}
 EVALUATORS = ("sequential", "parallel")
 
@@ -221,9 +224,28 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
             raise ConfigError(source, f"boundaries.{extra[0]}",
                               "unknown key; expected lower, upper")
 
+    if "reward" in config:
+        for other in ("problem", "evaluator"):
+            if other in config:
+                raise ConfigError(source, other, f"[reward] scores batches itself: give "
+                                  f"[reward] or [{other}], not both")
+        rew = config["reward"]
+        if "name" not in rew:
+            raise ConfigError(source, "reward.name", "missing; `asktell plugins` lists the names")
+        _expect(source, "reward.name", rew["name"], str, "a string")
+        try:
+            rfactory = reg.get("reward", rew["name"])
+        except UnknownNameError as e:
+            raise ConfigError(source, "reward.name", str(e)) from None
+        _check_kwargs(source, "reward", rfactory, {k: v for k, v in rew.items() if k != "name"})
+        try:
+            StoppingRules.from_dict(config.get("stop", {}))
+        except (ValueError, TypeError) as e:
+            raise ConfigError(source, "stop", str(e)) from None
+        return config
     if "problem" not in config:
         raise ConfigError(source, "problem",
-                          "missing section [problem] (name = ... or callable = ...)")
+                          "missing section [problem] (name = ... or callable = ...), or [reward]")
     prob = config["problem"]
     if ("name" in prob) == ("callable" in prob):
         raise ConfigError(source, "problem", "give exactly one of name = ... or callable = ...")
@@ -287,6 +309,17 @@ def build_optimiser(config: dict[str, Any]) -> Any:
         b = config["boundaries"]
         kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
     return registry().get("optimiser", name)(**kwargs)
+
+
+def build_scorer(config: dict[str, Any]) -> Any:
+    """What scores the asked batches: the ``[reward]`` (a batch callable), or the
+    ``[evaluator]`` around the ``[problem]``."""
+    if "reward" in config:
+        from .plugins import registry
+
+        kwargs = dict(config["reward"])
+        return registry().get("reward", kwargs.pop("name"))(**kwargs)
+    return build_evaluator(config, build_problem(config))
 
 
 def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any]) -> Any:

@@ -16,9 +16,8 @@ from ._version import __version__
 from .config import (
     ConfigError,
     apply_overrides,
-    build_evaluator,
     build_optimiser,
-    build_problem,
+    build_scorer,
     load_config,
     validate_config,
 )
@@ -92,9 +91,8 @@ def run(
     if out is None:
         out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
-    problem = build_problem(cfg)
     optimiser = build_optimiser(cfg)
-    evaluator = build_evaluator(cfg, problem)
+    evaluator = build_scorer(cfg)
     store = RunStore.create(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
@@ -146,9 +144,8 @@ def resume(
                               "only stop.* settings can change when resuming")
     cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
     store.close()
-    problem = build_problem(cfg)
     optimiser = build_optimiser(cfg)
-    evaluator = build_evaluator(cfg, problem)
+    evaluator = build_scorer(cfg)
     run_cfg = cfg.get("run", {})
     ctl = Controller.resume(
         run_dir, optimiser, evaluator, stop=cfg.get("stop", {}),

@@ -287,3 +287,18 @@ def test_resume_refuses_non_stop_overrides(logistic_config, tmp_path):
                 overrides=["stop.max_iterations=2", "evaluator.n_workers=1", "run.plot=false"])
     with pytest.raises(ConfigError, match="only stop"):
         asktell.resume(out, overrides=["optimiser.seed=2"])
+
+
+def test_reward_section_replaces_problem_and_evaluator(tmp_path):
+    pytest.importorskip("rdkit")
+    from asktell.config import ConfigError, validate_config
+
+    base = {"optimiser": {"name": "organ"}, "reward": {"name": "qed"}}
+    with pytest.raises(ConfigError, match=r"\[reward\] or \[problem\]"):
+        validate_config({**base, "problem": {"name": "sphere"}})
+    with pytest.raises(ConfigError, match=r"\[reward\] or \[evaluator\]"):
+        validate_config({**base, "evaluator": {"name": "parallel"}})
+    with pytest.raises(ConfigError, match=r"reward\.name"):
+        validate_config({**base, "reward": {"name": "no-such-reward"}})
+    with pytest.raises(ConfigError, match=r"reward\.colour"):
+        validate_config({**base, "reward": {"name": "qed", "colour": 1}})

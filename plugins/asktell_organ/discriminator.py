@@ -1,0 +1,77 @@
+"""The CNN discriminator of SeqGAN/ORGAN: a text classifier with several filter widths,
+max-over-time pooling, a highway layer and dropout.
+
+Kim (2014). Convolutional Neural Networks for Sentence Classification. EMNLP, 1746–1751.
+doi:10.3115/v1/D14-1181. Srivastava, Greff & Schmidhuber (2015). Highway Networks.
+arXiv:1505.00387. Sizes of ORGAN's (``organ/discriminator.py`` defaults): embedding 64, filter
+widths 1–10, 15, 20 with 100–200 maps, dropout keep probability 0.75, L2 0.2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["ORGAN_FILTERS", "SMALL_FILTERS", "CNNDiscriminator"]
+
+#: ORGAN's discriminator: (width, maps) pairs.
+ORGAN_FILTERS = ((1, 100), (2, 200), (3, 200), (4, 200), (5, 200), (6, 100), (7, 100),
+                 (8, 100), (9, 100), (10, 100), (15, 160), (20, 160))
+#: asktell's default: a small discriminator, fast enough for every policy-gradient step.
+SMALL_FILTERS = ((2, 32), (3, 32), (4, 32), (5, 32), (8, 32))
+
+
+class CNNDiscriminator(nn.Module):
+    """P(real) of token sequences (B, L) padded with ``<pad>`` (id 0).
+
+    Parameters
+    ----------
+    vocab_size : int
+        Tokens in the vocabulary.
+    embedding_dim : int
+        Token embedding width.
+    filters : sequence of (width, maps)
+        Convolutions over time.
+    dropout : float
+        Drop probability before the output layer (ORGAN: 0.25). Dropout masks come from the
+        ``generator`` passed to :meth:`forward`, so training is reproducible.
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 64,
+                 filters: Sequence[tuple[int, int]] = SMALL_FILTERS,
+                 dropout: float = 0.25) -> None:
+        super().__init__()
+        filters = [(int(w), int(m)) for w, m in filters]
+        if not filters or any(w < 1 or m < 1 for w, m in filters):
+            raise ValueError(f"filters must be (width >= 1, maps >= 1) pairs, got {filters}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.min_length = max(w for w, _ in filters)
+        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, m, w) for w, m in filters)
+        total = sum(m for _, m in filters)
+        self.highway_t = nn.Linear(total, total)
+        self.highway_h = nn.Linear(total, total)
+        self.out = nn.Linear(total, 1)
+        self.dropout = dropout
+
+    def logits(self, tokens: torch.Tensor, generator: torch.Generator | None = None,
+               train: bool = False) -> torch.Tensor:
+        """Logit of P(real) for each row (B,)."""
+        if tokens.shape[1] < self.min_length:  # the widest filter needs this many positions
+            tokens = F.pad(tokens, (0, self.min_length - tokens.shape[1]))
+        x = self.embed(tokens).transpose(1, 2)  # (B, E, L)
+        z = torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        t = torch.sigmoid(self.highway_t(z))
+        z = t * F.relu(self.highway_h(z)) + (1 - t) * z
+        if train and self.dropout > 0:
+            keep = torch.rand(z.shape, generator=generator, device=z.device) >= self.dropout
+            z = z * keep / (1 - self.dropout)
+        return self.out(z).squeeze(1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """P(real) for each row (B,), in evaluation mode (no dropout)."""
+        return torch.sigmoid(self.logits(tokens))

@@ -1,0 +1,533 @@
+"""ORGAN and SA-ORGAN as ask/tell optimisers: an LSTM SMILES generator pretrained by maximum
+likelihood, then trained by policy gradient with Monte Carlo rollouts on the reward
+R_T(X) = λ·D(X) + (1 − λ)·R(X), D a CNN discriminator and R the user's objective.
+
+References
+----------
+.. [ORGAN] Guimaraes, Sanchez-Lengeling, Outeiral, Farias & Aspuru-Guzik (2017).
+   Objective-Reinforced Generative Adversarial Networks (ORGAN) for Sequence Generation Models.
+   arXiv:1705.10843.
+.. [SeqGAN] Yu, Zhang, Wang & Yu (2017). SeqGAN: Sequence Generative Adversarial Nets with
+   Policy Gradient. AAAI-17, 2852–2858. arXiv:1609.05473.
+.. [SAGAN] Zhang, Goodfellow, Metaxas & Odena (2019). Self-Attention Generative Adversarial
+   Networks. ICML. arXiv:1805.08318 (the attention block of the SA-ORGAN variant).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from asktell.protocol import Optimiser
+
+from ._torchstate import load_module, load_optimizer, module_state, optimizer_state
+from .discriminator import ORGAN_FILTERS, SMALL_FILTERS, CNNDiscriminator
+from .generator import BOS, PAD, SmilesGenerator
+from .rollout import rollout
+
+__all__ = ["ORGAN", "PRESETS", "SAORGAN"]
+
+log = logging.getLogger(__name__)
+
+#: Settings by preset. "paper" is ORGAN's (``organ/__init__.py`` defaults); "default" is
+#: asktell's, chosen for quality and speed on QM9 5k (see docs/organ.md).
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(embedding_dim=32, hidden_dim=32, pretrain_epochs=240, early_stopping=False,
+                  discriminator="organ", rollouts=16, objective_weight=0.5, batch_size=64,
+                  lr=1e-3, baseline=False, d_pretrain_rounds=50, d_every=4, d_epochs=3,
+                  d_samples=None),
+    "default": dict(embedding_dim=64, hidden_dim=256, pretrain_epochs=40, early_stopping=True,
+                    discriminator="small", rollouts=16, objective_weight=0.5, batch_size=64,
+                    lr=1e-3, baseline=True, d_pretrain_rounds=2, d_every=1, d_epochs=1,
+                    d_samples=256),
+}
+
+
+def _default_training() -> list[str]:
+    from asktell_chem import qm9_5k
+
+    return qm9_5k()
+
+
+class ORGAN(Optimiser):
+    """ORGAN [ORGAN]_: SMILES generation by adversarial and objective-reinforced policy gradient.
+
+    ``ask()`` returns the distinct SMILES whose objective values the next policy-gradient step
+    needs: a batch of sampled molecules and the Monte Carlo completions of each of their
+    prefixes; ``tell(values)`` takes R(x) ∈ [0, 1] for each (an invalid SMILES should get 0).
+    The generator adds the discriminator term itself, takes the policy-gradient step, moves the
+    rollout network towards the generator and trains the discriminator on its schedule. The
+    first ``ask()`` pretrains the generator by maximum likelihood and the discriminator (or call
+    :meth:`pretrain`).
+
+    Parameters
+    ----------
+    training_smiles : sequence of str, optional
+        Training molecules (default: the shipped QM9 5k set).
+    objective_weight : float
+        1 − λ: 0 is SeqGAN (R ignored), 1 is naive RL (D ignored).
+    preset : {"default", "paper"}
+        Settings to start from; keywords below override them. "paper" is ORGAN's: embedding
+        32, hidden 32, 240 MLE epochs, ORGAN-size discriminator, N = 16 rollouts, λ = 0.5,
+        batch 64, Adam 1e-3, no baseline.
+    embedding_dim, hidden_dim, num_layers : int
+        Generator sizes.
+    max_length : int, optional
+        Tokens per sequence at most (``<eos>`` included); default 1.5 × the longest training
+        sequence, as ORGAN. A sequence that reaches it without ending is invalid (R = 0).
+    batch_size : int
+        Sequences per policy-gradient step.
+    rollouts : int
+        Monte Carlo completions per prefix (ORGAN: 16).
+    rollout_update : float
+        The rollout network follows the generator: w ← u·w + (1 − u)·w_G (ORGAN: 0.8).
+    lr : float
+        Adam learning rate of the generator (pretraining and policy gradient).
+    baseline : bool
+        Subtract the batch mean of Q at each position (variance reduction; not in ORGAN).
+    grad_clip : float
+        Gradient-norm clip of the policy-gradient step (SeqGAN: 5).
+    pretrain_epochs : int
+        Maximum-likelihood epochs.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the training set and keep the generator with the
+        lowest held-out NLL, stopping after ``patience`` epochs without improvement.
+    validation_fraction, patience
+        See ``early_stopping``.
+    discriminator : {"small", "organ"}
+        The discriminator's filters (:data:`SMALL_FILTERS` or ORGAN's).
+    d_lr, d_l2 : float
+        Discriminator Adam learning rate (ORGAN: 1e-4) and L2 penalty on its output layer
+        (ORGAN: 0.2).
+    d_pretrain_rounds : int
+        Discriminator training rounds after MLE pretraining (ORGAN: 50).
+    d_every, d_epochs, d_samples
+        Every ``d_every`` policy-gradient steps, ``d_epochs`` epochs over ``d_samples`` fresh
+        samples against as many training molecules (``None``: the training set's size, ORGAN).
+    duplicate_penalty : bool
+        ORGAN's ``batch_reward``: R × fraction_unique / count within each batch of sequences
+        scored together.
+    tokenizer : SmilesTokenizer, optional
+        Default: built from the training set.
+    device : str
+        Torch device ("cpu", "cuda").
+    seed : int, optional
+        Seed of everything random (model initialisation, sampling, minibatches).
+    direction : str
+        "maximise" (the default for generators).
+
+    Attributes
+    ----------
+    history : list of dict
+        One entry per policy-gradient step: mean objective, discriminator and total reward of
+        the batch, fraction valid (told a positive value) and truncated.
+    pretrain_history : list of dict
+        Per MLE epoch: training and held-out NLL.
+    """
+
+    name = "organ"
+    attention = False
+
+    def __init__(
+        self,
+        training_smiles: Sequence[str] | None = None,
+        *,
+        preset: str = "default",
+        objective_weight: float | None = None,
+        embedding_dim: int | None = None,
+        hidden_dim: int | None = None,
+        num_layers: int = 1,
+        max_length: int | None = None,
+        batch_size: int | None = None,
+        rollouts: int | None = None,
+        rollout_update: float = 0.8,
+        lr: float | None = None,
+        baseline: bool | None = None,
+        grad_clip: float = 5.0,
+        pretrain_epochs: int | None = None,
+        early_stopping: bool | None = None,
+        validation_fraction: float = 0.1,
+        patience: int = 3,
+        discriminator: str | None = None,
+        d_lr: float = 1e-4,
+        d_l2: float = 0.2,
+        d_pretrain_rounds: int | None = None,
+        d_every: int | None = None,
+        d_epochs: int | None = None,
+        d_samples: int | None = -1,
+        duplicate_penalty: bool = True,
+        tokenizer: Any = None,
+        device: str = "cpu",
+        seed: int | None = None,
+        direction: str = "maximise",
+    ) -> None:
+        super().__init__(seed=seed, direction=direction)
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        cfg = dict(PRESETS[preset])
+        given = dict(objective_weight=objective_weight, embedding_dim=embedding_dim,
+                     hidden_dim=hidden_dim, batch_size=batch_size, rollouts=rollouts, lr=lr,
+                     baseline=baseline, pretrain_epochs=pretrain_epochs,
+                     early_stopping=early_stopping, discriminator=discriminator,
+                     d_pretrain_rounds=d_pretrain_rounds, d_every=d_every, d_epochs=d_epochs)
+        cfg.update({k: v for k, v in given.items() if v is not None})
+        if d_samples != -1:
+            cfg["d_samples"] = d_samples
+        lam_r = float(cfg["objective_weight"])
+        if not 0.0 <= lam_r <= 1.0:
+            raise ValueError(f"objective_weight (1 - λ) must be in [0, 1], got {lam_r}")
+        for key in ("batch_size", "d_every"):
+            if not isinstance(cfg[key], int) or cfg[key] < 1:
+                raise ValueError(f"{key} must be a positive int, got {cfg[key]!r}")
+        for key in ("rollouts", "pretrain_epochs", "d_pretrain_rounds", "d_epochs"):
+            if not isinstance(cfg[key], int) or cfg[key] < 0:
+                raise ValueError(f"{key} must be a non-negative int, got {cfg[key]!r}")
+        if cfg["discriminator"] not in ("small", "organ"):
+            raise ValueError(f"discriminator must be 'small' or 'organ', got "
+                             f"{cfg['discriminator']!r}")
+        if not 0.0 <= rollout_update <= 1.0:
+            raise ValueError(f"rollout_update must be in [0, 1], got {rollout_update}")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        self.cfg = cfg
+        self.lam = 1.0 - lam_r  # weight of D
+        self.rollout_update, self.grad_clip = float(rollout_update), float(grad_clip)
+        self.validation_fraction, self.patience = float(validation_fraction), int(patience)
+        self.d_lr, self.d_l2 = float(d_lr), float(d_l2)
+        self.duplicate_penalty = bool(duplicate_penalty)
+        self.device = torch.device(device)
+
+        from asktell_chem import SmilesTokenizer
+        from asktell_chem.rewards.base import check_smiles
+
+        train = check_smiles(_default_training() if training_smiles is None else training_smiles)
+        if len(train) < 2:
+            raise ValueError("training_smiles needs at least 2 molecules")
+        self.tokenizer = tokenizer or SmilesTokenizer.from_smiles(train)
+        ids = self.tokenizer.encode(train, bos=False)  # tokens + <eos>
+        lengths = (ids != PAD).sum(1)
+        longest = int(lengths.max())
+        self.max_length = int(max_length) if max_length is not None else int(1.5 * longest)
+        if self.max_length < 2:
+            raise ValueError(f"max_length must be at least 2, got {self.max_length}")
+        keep = lengths <= self.max_length
+        if not keep.any():
+            raise ValueError(f"no training SMILES fits max_length={self.max_length} tokens")
+        if (~keep).any():
+            log.warning("%d training SMILES longer than max_length=%d tokens are left out",
+                        int((~keep).sum()), self.max_length)
+        width = self.max_length
+        data = np.zeros((int(keep.sum()), width), dtype=np.int64)
+        kept = ids[keep][:, :width]
+        data[:, : kept.shape[1]] = kept
+        self._train = data  # (N, max_length) tokens after <bos>
+        self.training_smiles = [s for s, k in zip(train, keep) if k]
+
+        seed_torch = int(self._rng.integers(2**62))
+        vocab = len(self.tokenizer)
+        with torch.random.fork_rng(devices=[]):  # initialise from our seed, not the global RNG
+            torch.manual_seed(seed_torch)
+            self.generator = SmilesGenerator(vocab, cfg["embedding_dim"], cfg["hidden_dim"],
+                                             num_layers, attention=self.attention)
+            self.rollout_net = SmilesGenerator(vocab, cfg["embedding_dim"], cfg["hidden_dim"],
+                                               num_layers, attention=self.attention)
+            filters = SMALL_FILTERS if cfg["discriminator"] == "small" else ORGAN_FILTERS
+            self.discriminator = CNNDiscriminator(vocab, 64, filters)
+        for m in (self.generator, self.rollout_net, self.discriminator):
+            m.to(self.device)
+        self.rollout_net.load_state_dict(self.generator.state_dict())
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["lr"])
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr)
+        self._gen = torch.Generator(device=self.device)
+        self._gen.manual_seed(seed_torch + 1)
+        self.pretrained = False
+        self.steps = 0
+        self.history: list[dict[str, float]] = []
+        self.pretrain_history: list[dict[str, float]] = []
+        self._batch: dict[str, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ pretraining
+    def _progress(self, total: int, desc: str) -> Any:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="epoch", disable=not sys.stderr.isatty())
+
+    def _nll(self, data: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(data, device=self.device)
+        bos = torch.full((x.shape[0], 1), BOS, dtype=torch.long, device=self.device)
+        logits = self.generator(torch.cat([bos, x[:, :-1]], dim=1))
+        return F.cross_entropy(logits.transpose(1, 2), x, ignore_index=PAD)
+
+    def pretrain(self) -> list[dict[str, float]]:
+        """Maximum-likelihood pretraining of the generator, then of the discriminator.
+
+        Runs once (the first :meth:`ask` calls it). Returns :attr:`pretrain_history`.
+        """
+        if self.pretrained:
+            return self.pretrain_history
+        cfg = self.cfg
+        n = len(self._train)
+        order = self._rng.permutation(n)
+        n_val = round(self.validation_fraction * n) if cfg["early_stopping"] else 0
+        val, train = self._train[order[:n_val]], self._train[order[n_val:]]
+        bs = cfg["batch_size"]
+        best, best_state, since = np.inf, None, 0
+        self.generator.train()
+        with self._progress(cfg["pretrain_epochs"], "MLE pretraining") as bar:
+            for epoch in range(cfg["pretrain_epochs"]):
+                perm = self._rng.permutation(len(train))
+                total = 0.0
+                for a in range(0, len(train), bs):
+                    loss = self._nll(train[perm[a:a + bs]])
+                    self.g_opt.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.grad_clip)
+                    self.g_opt.step()
+                    total += loss.item() * len(perm[a:a + bs])
+                entry = {"epoch": epoch + 1, "train_nll": total / len(train)}
+                if n_val:
+                    with torch.no_grad():
+                        entry["val_nll"] = float(self._nll(val))
+                    if entry["val_nll"] < best - 1e-6:
+                        best, since = entry["val_nll"], 0
+                        best_state = module_state(self.generator)
+                    else:
+                        since += 1
+                self.pretrain_history.append(entry)
+                log.info("MLE epoch %d: %s", epoch + 1, entry)
+                bar.update(1)
+                bar.set_postfix({k: round(v, 4) for k, v in entry.items() if k != "epoch"})
+                if n_val and since >= self.patience:
+                    break
+        if best_state is not None:
+            load_module(self.generator, best_state)
+        self.rollout_net.load_state_dict(self.generator.state_dict())
+        if self.lam > 0:
+            for _ in range(cfg["d_pretrain_rounds"]):
+                self.train_discriminator()
+        self.pretrained = True
+        return self.pretrain_history
+
+    def train_discriminator(self, epochs: int | None = None) -> float:
+        """``epochs`` epochs of the discriminator on fresh samples against training molecules.
+
+        Returns the mean cross-entropy of the last epoch.
+        """
+        cfg = self.cfg
+        m = cfg["d_samples"] or len(self._train)
+        neg, _, _ = self.generator.sample(m, self.max_length, self._gen)
+        pos = torch.as_tensor(self._train[self._rng.choice(len(self._train), size=m,
+                                                           replace=m > len(self._train))],
+                              device=self.device)
+        x = torch.cat([pos, neg])
+        y = torch.cat([torch.ones(m, device=self.device), torch.zeros(m, device=self.device)])
+        d, bs = self.discriminator, cfg["batch_size"]
+        mean = 0.0
+        for _ in range(cfg["d_epochs"] if epochs is None else epochs):
+            perm = torch.as_tensor(self._rng.permutation(2 * m), device=self.device)
+            total = 0.0
+            for a in range(0, 2 * m, bs):
+                idx = perm[a:a + bs]
+                logits = d.logits(x[idx], self._gen, train=True)
+                loss = F.binary_cross_entropy_with_logits(logits, y[idx])
+                loss = loss + self.d_l2 * 0.5 * (d.out.weight.square().sum()
+                                                 + d.out.bias.square().sum())
+                self.d_opt.zero_grad()
+                loss.backward()
+                self.d_opt.step()
+                total += loss.item() * len(idx)
+            mean = total / (2 * m)
+        return mean
+
+    # ------------------------------------------------------------------ ask / tell
+    def _decode(self, tokens: torch.Tensor) -> list[str]:
+        return self.tokenizer.decode(tokens.cpu().numpy())
+
+    def _ask(self) -> tuple[str, ...]:
+        if not self.pretrained:
+            self.pretrain()
+        cfg = self.cfg
+        self.generator.eval()
+        seqs, lengths, truncated = self.generator.sample(cfg["batch_size"], self.max_length,
+                                                         self._gen)
+        parts = [seqs]
+        roll_seq = roll_prefix = np.zeros(0, dtype=np.int64)
+        lens, truncs = [lengths], [truncated]
+        if cfg["rollouts"] > 0:
+            r = rollout(self.rollout_net, seqs, lengths, cfg["rollouts"], self.max_length,
+                        self._gen)
+            parts.append(r.tokens)
+            lens.append(r.lengths)
+            truncs.append(r.truncated)
+            roll_seq, roll_prefix = r.seq.cpu().numpy(), r.prefix.cpu().numpy()
+        tokens = torch.cat(parts)
+        trunc = torch.cat(truncs).cpu().numpy()
+        smiles = self._decode(tokens)
+        asked: dict[str, int] = {}
+        index = np.full(len(smiles), -1, dtype=np.int64)
+        for i, s in enumerate(smiles):
+            if not trunc[i]:
+                index[i] = asked.setdefault(s, len(asked))
+        if not asked:  # every sequence truncated: ask the batch anyway, its values are ignored
+            for i in range(cfg["batch_size"]):
+                asked.setdefault(smiles[i], len(asked))
+        self._batch = {"tokens": tokens.cpu().numpy(), "lengths": torch.cat(lens).cpu().numpy(),
+                       "truncated": trunc, "index": index, "roll_seq": roll_seq,
+                       "roll_prefix": roll_prefix}
+        return tuple(asked)
+
+    def _duplicate_weights(self, smiles: list[str], groups: np.ndarray) -> np.ndarray:
+        """ORGAN's fraction_unique / count_in_batch within each group of sequences."""
+        _, codes = np.unique(np.array(smiles, dtype=object), return_inverse=True)
+        key = groups * (codes.max() + 1) + codes
+        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        group_size = np.bincount(groups)
+        distinct = np.bincount(groups[np.unique(key, return_index=True)[1]],
+                               minlength=len(group_size))
+        return (distinct / group_size)[groups] / counts[inv]
+
+    def _tell(self, losses: np.ndarray) -> None:
+        assert self._batch is not None
+        b = self._batch
+        cfg = self.cfg
+        B, n_roll = cfg["batch_size"], max(cfg["rollouts"], 1)
+        values = np.where(np.isfinite(losses), self._sign * losses, 0.0)
+        index = b["index"]
+        r_obj = np.where(index >= 0, values[np.maximum(index, 0)], 0.0)
+        if self.duplicate_penalty and len(r_obj):
+            k = np.arange(len(b["roll_seq"])) % n_roll
+            groups = np.concatenate([np.zeros(B, dtype=np.int64),
+                                     1 + (b["roll_prefix"] - 1) * n_roll + k])
+            smiles = self._decode(torch.as_tensor(b["tokens"]))
+            r_obj = r_obj * self._duplicate_weights(smiles, groups)
+        tokens = torch.as_tensor(b["tokens"], device=self.device)
+        if self.lam > 0:
+            self.discriminator.eval()
+            with torch.no_grad():
+                d = torch.cat([self.discriminator(tokens[a:a + 8192])
+                               for a in range(0, len(tokens), 8192)]).cpu().numpy()
+        else:
+            d = np.zeros(len(tokens))
+        total = self.lam * d + (1.0 - self.lam) * r_obj
+        # Q: mean over completions for each proper prefix, the sequence's own reward at its end
+        width = self.max_length
+        lengths = b["lengths"][:B]
+        q = np.zeros((B, width))
+        if len(b["roll_seq"]):
+            flat = b["roll_seq"] * width + (b["roll_prefix"] - 1)
+            q.flat[:] += np.bincount(flat, weights=total[B:], minlength=B * width)
+            q /= n_roll
+        q[np.arange(B), lengths - 1] = total[:B]
+        mask = np.arange(width)[None, :] < lengths[:, None]
+        if cfg["baseline"]:
+            counts = np.maximum(mask.sum(0), 1)
+            q = np.where(mask, q - (q * mask).sum(0) / counts, 0.0)
+        self.generator.train()
+        seqs = tokens[:B]
+        logp = self.generator.log_probs(seqs)
+        adv = torch.as_tensor(q, dtype=logp.dtype, device=self.device)
+        m = torch.as_tensor(mask, device=self.device)
+        loss = -(adv * logp * m).sum() / B
+        self.g_opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.grad_clip)
+        self.g_opt.step()
+        with torch.no_grad():  # the rollout network follows the generator (ORGAN: 0.8)
+            u = self.rollout_update
+            for pr, pg in zip(self.rollout_net.parameters(), self.generator.parameters()):
+                pr.mul_(u).add_(pg, alpha=1.0 - u)
+        self.steps += 1
+        entry = {"step": self.steps, "objective": float(r_obj[:B].mean()),
+                 "discriminator": float(d[:B].mean()), "reward": float(total[:B].mean()),
+                 "valid": self._valid_fraction(b["tokens"][:B], b["truncated"][:B]),
+                 "truncated": float(b["truncated"][:B].mean())}
+        if self.lam > 0 and self.steps % cfg["d_every"] == 0:
+            entry["d_loss"] = self.train_discriminator()
+        self.history.append(entry)
+        self._batch = None
+
+    def _valid_fraction(self, tokens: np.ndarray, truncated: np.ndarray) -> float:
+        """RDKit validity of a batch (a truncated sequence is invalid)."""
+        from asktell_chem._rdkit import parse
+
+        smiles = self.tokenizer.decode(tokens)
+        return float(np.mean([not t and parse(s) is not None
+                              for s, t in zip(smiles, truncated)]))
+
+    def sample(self, n: int) -> list[str]:
+        """Draw ``n`` finished SMILES from the generator (truncated sequences are dropped and
+        drawn again, at most 10 rounds)."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        self.generator.eval()
+        out: list[str] = []
+        for _ in range(10):
+            seqs, _, truncated = self.generator.sample(max(n - len(out), 1), self.max_length,
+                                                       self._gen)
+            out += [s for s, t in zip(self._decode(seqs), truncated.tolist()) if not t]
+            if len(out) >= n:
+                break
+        return out[:n]
+
+    # ------------------------------------------------------------------ checkpoints
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "pretrained": self.pretrained,
+            "steps": self.steps,
+            "generator": module_state(self.generator),
+            "rollout": module_state(self.rollout_net),
+            "discriminator": module_state(self.discriminator),
+            "g_opt": optimizer_state(self.g_opt),
+            "d_opt": optimizer_state(self.d_opt),
+            "torch_rng": self._gen.get_state().numpy().copy(),
+            "history": list(self.history),
+            "pretrain_history": list(self.pretrain_history),
+            "batch": None if self._batch is None else dict(self._batch),
+            "vocabulary": self.tokenizer.to_dict()["tokens"],
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        if list(state["vocabulary"]) != self.tokenizer.tokens:
+            raise ValueError("the state's vocabulary differs from this generator's: build it "
+                             "with the same training set or tokenizer")
+        load_module(self.generator, state["generator"])
+        load_module(self.rollout_net, state["rollout"])
+        load_module(self.discriminator, state["discriminator"])
+        load_optimizer(self.g_opt, state["g_opt"])
+        load_optimizer(self.d_opt, state["d_opt"])
+        self._gen.set_state(torch.as_tensor(np.asarray(state["torch_rng"], dtype=np.uint8)))
+        self.pretrained = bool(state["pretrained"])
+        self.steps = int(state["steps"])
+        self.history = [dict(e) for e in state["history"]]
+        self.pretrain_history = [dict(e) for e in state["pretrain_history"]]
+        batch = state["batch"]
+        self._batch = None if batch is None else {k: np.asarray(v) for k, v in batch.items()}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_gen"] = (str(self._gen.device), self._gen.get_state())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        device, rng = state["_gen"]
+        self.__dict__.update(state)
+        self._gen = torch.Generator(device=device)
+        self._gen.set_state(rng)
+
+    def _default_xbest(self) -> Any:
+        return None
+
+
+class SAORGAN(ORGAN):
+    """SA-ORGAN: ORGAN whose generator has a causal SAGAN self-attention block after the LSTM
+    (y = γ·o + x, γ initialised to 0, so training starts as plain ORGAN). See :class:`ORGAN`.
+    """
+
+    name = "sa-organ"
+    attention = True
