@@ -32,3 +32,10 @@ def logistic_config(tmp_path):
 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+try:  # small models: one intra-op thread is fastest, and never oversubscribes a shared machine
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
