@@ -241,3 +241,15 @@ def test_toml_run_with_a_reward_section_is_killed_and_resumed(tmp_path):
         for x, y in zip(ba, bb):
             assert serialization.plain_equal(x.candidates, y.candidates), x.iteration
             assert np.array_equal(x.values, y.values)
+
+
+def test_write_report(tmp_path):
+    g = tiny(seed=9)
+    g.write_report(tmp_path)  # nothing yet
+    assert not (tmp_path / "generator_history.csv").exists()
+    xs = g.ask()
+    g.tell(validity(xs))
+    g.write_report(tmp_path)
+    lines = (tmp_path / "generator_history.csv").read_text().splitlines()
+    assert lines[0].startswith("step,objective") and len(lines) == 2
+    assert (tmp_path / "reward_curves.png").stat().st_size > 1000

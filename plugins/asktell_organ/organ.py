@@ -475,6 +475,42 @@ class ORGAN(Optimiser):
                 break
         return out[:n]
 
+    def write_report(self, run_dir: Any) -> None:
+        """Write ``generator_history.csv`` and ``reward_curves.png`` (mean objective,
+        discriminator and total reward, and validity, per policy-gradient step) into a run
+        directory; ``asktell run`` calls it at the end of a run."""
+        import csv
+        from pathlib import Path
+
+        if not self.history:
+            return
+        out = Path(run_dir)
+        keys = ["step", "objective", "discriminator", "reward", "valid", "truncated"]
+        with open(out / "generator_history.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(keys)
+            w.writerows([[h.get(k, "") for k in keys] for h in self.history])
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            log.warning("no reward curves: matplotlib is not installed")
+            return
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        steps = [h["step"] for h in self.history]
+        for k in ("objective", "discriminator", "reward", "valid"):
+            ax.plot(steps, [h[k] for h in self.history], label=k, lw=1)
+        ax.set_xlabel("policy-gradient step")
+        ax.set_ylabel("batch mean")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{self.name}, λ = {self.lam:g}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "reward_curves.png", dpi=120)
+        plt.close(fig)
+
     # ------------------------------------------------------------------ checkpoints
     def _get_state(self) -> dict[str, Any]:
         return {
