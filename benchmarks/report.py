@@ -19,12 +19,15 @@ ORDER = [
     ("optim_overhead", "Ask/tell overhead of every optimiser"),
     ("optim_convergence", "Convergence on sphere, Rosenbrock and Rastrigin (d = 10)"),
     ("bbob", "COCO BBOB f1-f24"),
+    ("rewards", "Reward scoring: composite vs a naive loop"),
+    ("organ_speed", "ORGAN speed (CPU and GPU)"),
+    ("organ_qm9", "ORGAN and SA-ORGAN on QM9 5k"),
 ]
 
 INTRO = """# Benchmarks
 
 Every figure on this page comes from a script in `benchmarks/` run on the project's machine
-(2 CPU cores, no GPU). Each script measures asktell against a named baseline **in the same
+(2 CPU cores, no GPU), except where a section names a GPU (a lent H100/H200 machine). Each script measures asktell against a named baseline **in the same
 run**, interleaving repetitions, and reports ratios: the machine is shared and absolute times
 drift. Raw figures, machine details and dates are in `benchmarks/results/NAME.json`.
 

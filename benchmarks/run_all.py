@@ -22,6 +22,8 @@ BENCHMARKS = (
     "optim_overhead",
     "optim_convergence",
     "bbob",
+    "rewards",
+    "organ_speed",
 )
 
 
