@@ -27,9 +27,10 @@ ORDER = [
 INTRO = """# Benchmarks
 
 Every figure on this page comes from a script in `benchmarks/` run on the project's machine
-(2 CPU cores, no GPU), except where a section names a GPU (a lent H100/H200 machine). Each script measures asktell against a named baseline **in the same
-run**, interleaving repetitions, and reports ratios: the machine is shared and absolute times
-drift. Raw figures, machine details and dates are in `benchmarks/results/NAME.json`.
+(2 CPU cores, no GPU), except where a section names a GPU (a lent H100/H200 machine). Each
+script measures asktell against a named baseline **in the same run**, interleaving
+repetitions, and reports ratios: the machine is shared and absolute times drift. Raw figures,
+machine details and dates are in `benchmarks/results/NAME.json`.
 
 ```bash
 pip install -r benchmarks/requirements.txt     # pints, cma, cmaes, nevergrad, coco-experiment

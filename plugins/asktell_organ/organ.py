@@ -25,8 +25,16 @@ import torch
 from torch.nn import functional as F
 
 from asktell.protocol import Optimiser
+from asktell.torchstate import (
+    generator_from_state,
+    generator_state,
+    load_module,
+    load_optimizer,
+    module_state,
+    optimizer_state,
+    resolve_device,
+)
 
-from ._torchstate import load_module, load_optimizer, module_state, optimizer_state
 from .discriminator import ORGAN_FILTERS, SMALL_FILTERS, CNNDiscriminator
 from .generator import BOS, PAD, SmilesGenerator
 from .rollout import rollout
@@ -201,7 +209,7 @@ class ORGAN(Optimiser):
         self.validation_fraction, self.patience = float(validation_fraction), int(patience)
         self.d_lr, self.d_l2 = float(d_lr), float(d_l2)
         self.duplicate_penalty = bool(duplicate_penalty)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
 
         from asktell_chem import SmilesTokenizer
         from asktell_chem.rewards.base import check_smiles
@@ -521,7 +529,7 @@ class ORGAN(Optimiser):
             "discriminator": module_state(self.discriminator),
             "g_opt": optimizer_state(self.g_opt),
             "d_opt": optimizer_state(self.d_opt),
-            "torch_rng": self._gen.get_state().numpy().copy(),
+            "torch_rng": generator_state(self._gen),
             "history": list(self.history),
             "pretrain_history": list(self.pretrain_history),
             "batch": None if self._batch is None else dict(self._batch),
@@ -537,7 +545,7 @@ class ORGAN(Optimiser):
         load_module(self.discriminator, state["discriminator"])
         load_optimizer(self.g_opt, state["g_opt"])
         load_optimizer(self.d_opt, state["d_opt"])
-        self._gen.set_state(torch.as_tensor(np.asarray(state["torch_rng"], dtype=np.uint8)))
+        self._gen = generator_from_state(state["torch_rng"], self.device)
         self.pretrained = bool(state["pretrained"])
         self.steps = int(state["steps"])
         self.history = [dict(e) for e in state["history"]]
