@@ -8,10 +8,11 @@ import pytest
 
 import asktell
 import asktell_optim
+import asktell_rbm
 
 
 def modules():
-    for pkg in (asktell, asktell_optim):
+    for pkg in (asktell, asktell_optim, asktell_rbm):
         yield pkg.__name__
         for info in pkgutil.iter_modules(pkg.__path__):
             yield f"{pkg.__name__}.{info.name}"

@@ -68,7 +68,7 @@ def test_ask_returns_read_only_binary_array_and_maximises_by_default():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_rbm_eda_solves_onemax_50(seed):
     f = OneMax(50)
-    opt = run(RBMEDA(n_bits=50, popsize=100, seed=seed), f, 60)
+    opt = run(RBMEDA(n_bits=50, popsize=200, seed=seed), f, 60)
     assert opt.fbest() == 50.0, (seed, opt.fbest(), opt.iterations)
     assert f(opt.xbest()) == 50.0
 

@@ -112,10 +112,10 @@ class RBMEDA(Optimiser):
     def __init__(
         self, n_bits: int, popsize: int = 500, *, n_hidden: int | None = None,
         selection: str = "tournament", tournament_size: int = 2, truncation: float = 0.5,
-        replacement: str = "generational", epochs: int | str = 10, max_epochs: int = 100,
+        replacement: str = "elitist", epochs: int | str = 50, max_epochs: int = 200,
         auto_patience: int = 3, auto_tol: float = 0.01, gibbs_steps: int = 25, k: int = 1,
-        lr: float = 0.05, momentum: float = 0.5, weight_decay: float = 1e-4,
-        batch_size: int = 50, warm_start: bool = True, seed: int | None = None,
+        lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 1e-4,
+        batch_size: int = 100, warm_start: bool = True, seed: int | None = None,
         direction: str = MAXIMISE, device: str | None = None,
     ) -> None:
         super().__init__(seed=seed, direction=direction)
