@@ -86,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         idx = np.random.default_rng(seed).permutation(len(x_all))
         tr, te = x_all[idx[:1500]], x_all[idx[1500:]]
-        runs = [("sklearn", lambda: fit_sklearn(tr, seed)),
-                ("same", lambda: fit_ours(tr, seed, SAME)),
-                ("tuned", lambda: fit_ours(tr, seed, TUNED))]
+        runs: list[tuple[str, Any, tuple]] = [
+            ("sklearn", fit_sklearn, (tr, seed)), ("same", fit_ours, (tr, seed, SAME)),
+            ("tuned", fit_ours, (tr, seed, TUNED))]
         if args.device != "cpu":
-            runs.append(("device", lambda: fit_ours(tr, seed, TUNED, args.device)))
+            runs.append(("device", fit_ours, (tr, seed, TUNED, args.device)))
         order = runs if seed % 2 == 0 else runs[::-1]
-        for key, fn in order:
-            dt, params = fn()
+        for key, fn, fn_args in order:
+            dt, params = fn(*fn_args)
             rows_raw[key]["time"].append(dt)
             rows_raw[key]["train"].append(exact_ll(*params, tr))
             rows_raw[key]["test"].append(exact_ll(*params, te))

@@ -99,7 +99,7 @@ class RBMEDA(Optimiser):
 
     Examples
     --------
-    >>> opt = RBMEDA(n_bits=20, popsize=60, seed=1)
+    >>> opt = RBMEDA(n_bits=20, popsize=60, epochs=10, seed=1)
     >>> while opt.fbest() < 20 and opt.iterations < 30:
     ...     xs = opt.ask()
     ...     opt.tell(xs.sum(axis=1))
@@ -167,9 +167,9 @@ class RBMEDA(Optimiser):
 
     def _tell(self, losses: np.ndarray) -> None:
         batch = np.asarray(self._pending_batch, dtype=np.uint8)
+        if self.population is not None and not np.isfinite(losses).any():
+            return  # a batch of failures only: keep the population, parents and model
         if self.population is None or self.replacement == "generational":
-            if self.population is not None and not np.isfinite(losses).any():
-                return  # a batch of failures only: keep the population and model
             self.population, self.population_losses = batch.copy(), losses.copy()
         else:
             pop = np.concatenate([self.population, batch])
