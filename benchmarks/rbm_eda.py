@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         tasks.append(("onemax-100", algo, 1, 100, 200, 100.0, 150, 30))
         tasks.append(("nk-50", algo, 25, 50, 2000, None, 150, 20))
     trap100_N = 8000
-    trap100_seeds = min(n_seeds, 3)
+    trap100_seeds = min(n_seeds, 2)
     jobs = []
     for label, algo, pid, n, N, optimum, gmax, pat in tasks:
         for seed in range(n_seeds):
@@ -190,10 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         for algo in ("rbm-eda", "umda"):
             for seed in range(trap100_seeds):
-                jobs.append(("trap5-100", (algo, 24, 100, trap100_N, seed, 20.0, 150, 30)))
+                jobs.append(("trap5-100", (algo, 24, 100, trap100_N, seed, 20.0, 60, 15)))
     info = machine_info()
     t0 = time.perf_counter()
-    results = Parallel(n_jobs=args.jobs, verbose=0)(delayed(one_run)(*a) for _, a in jobs)
+    results = []
+    gen = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(one_run)(*a) for _, a in jobs)
+    for i, r in enumerate(gen):
+        results.append(r)
+        print(f"[{i + 1}/{len(jobs)} {time.perf_counter() - t0:.0f} s] {r['algo']} "
+              f"{r['problem']} n={r['n']} N={r['N']} seed={r['seed']}: best {r['best']:.4g}, "
+              f"{r['generations']} generations, {r['reason']}, {r['seconds']:.1f} s", flush=True)
     wall = time.perf_counter() - t0
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for (label, a), r in zip(jobs, results):

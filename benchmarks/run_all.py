@@ -22,6 +22,7 @@ BENCHMARKS = (
     "optim_overhead",
     "optim_convergence",
     "bbob",
+    "rbm_digits", "rbm_eda",
 )
 
 
