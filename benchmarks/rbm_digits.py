@@ -39,7 +39,6 @@ def exact_ll(W: np.ndarray, b: np.ndarray, c: np.ndarray, x: np.ndarray) -> floa
 
     r = BernoulliRBM(W.shape[0], W.shape[1], dtype=torch.float64)
     r.W, r.b, r.c = (torch.as_tensor(a, dtype=torch.float64) for a in (W, b, c))
-    r.n_updates = -1
     return float(r.log_likelihood(x).mean())
 
 

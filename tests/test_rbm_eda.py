@@ -224,3 +224,19 @@ def test_cli_runs_the_example(tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert asktell.runs.summary(out)["iterations"] == 2
+
+
+@pytest.mark.gpu
+def test_rbm_eda_on_cuda_resumes_bit_identically_and_solves_onemax():
+    f = OneMax(50)
+    a = RBMEDA(n_bits=50, popsize=200, seed=0, device="cuda")
+    assert a.rbm.W.device.type == "cuda"
+    for _ in range(3):
+        a.tell(f.batch(a.ask()))
+    b = RBMEDA(n_bits=50, popsize=200, seed=0, device="cuda")
+    b.load_state_dict(serialization.loads(serialization.dumps(a.state_dict())))
+    xa, xb = a.ask(), b.ask()
+    assert isinstance(xa, np.ndarray) and xa.dtype == np.uint8
+    np.testing.assert_array_equal(xa, xb)
+    a.tell(f.batch(xa))
+    assert run(a, f, 60).fbest() == 50.0

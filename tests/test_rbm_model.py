@@ -31,7 +31,6 @@ def random_rbm(n_v, n_h, seed, scale=1.0, **kw):
     rbm.W = scale * torch.randn(n_v, n_h, generator=g, dtype=torch.float64)
     rbm.b = scale * torch.randn(n_v, generator=g, dtype=torch.float64)
     rbm.c = scale * torch.randn(n_h, generator=g, dtype=torch.float64)
-    rbm.n_updates = 1  # parameters changed: invalidate the cached log Z
     return rbm
 
 
@@ -59,6 +58,17 @@ def test_probabilities_sum_to_one_over_all_visibles():
     rbm = random_rbm(6, 4, seed=5, scale=2.0)
     p = np.exp(rbm.log_likelihood(all_states(6)))
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cached_log_z_follows_parameter_changes():
+    rbm = random_rbm(5, 3, seed=10)
+    z0 = rbm.log_partition().log_z
+    rbm.W.mul_(2.0)  # in place
+    z1 = rbm.log_partition().log_z
+    rbm.b = rbm.b + 1.0  # replaced
+    z2 = rbm.log_partition().log_z
+    assert len({z0, z1, z2}) == 3
+    assert z2 == pytest.approx(brute_force_log_z(rbm), abs=1e-10)
 
 
 def test_exact_log_z_refuses_large_models():

@@ -146,7 +146,7 @@ class BernoulliRBM:
         self.chains: torch.Tensor | None = None
         self.n_updates = 0
         self._base_rate: torch.Tensor | None = None if data is None else data.mean(dim=0)
-        self._logz_cache: dict[str, tuple[int, LogPartition]] = {}
+        self._logz_cache: dict[str, tuple[tuple[int, ...], LogPartition]] = {}
 
     # ------------------------------------------------------------------ conditionals
 
@@ -384,13 +384,14 @@ class BernoulliRBM:
         Returns
         -------
         LogPartition
-            Cached until the parameters change.
+            Cached until the parameters change (replaced or modified in place).
         """
         if method not in ("exact", "ais"):
             raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
         key = method + repr(sorted(ais_options.items()))
+        version = self._parameter_version()
         hit = self._logz_cache.get(key)
-        if hit is not None and hit[0] == self.n_updates:
+        if hit is not None and hit[0] == version:
             return hit[1]
         if method == "exact":
             z = exact_log_partition(self.W, self.b, self.c, max_units=MAX_EXACT_UNITS)
@@ -403,8 +404,12 @@ class BernoulliRBM:
             res = ais_log_partition(self.W, self.b, self.c, base_bias=base,
                                     generator=self._gen, **ais_options)
             log.info("AIS log Z = %.4f [%.4f, %.4f] (estimate)", res.log_z, res.lower, res.upper)
-        self._logz_cache[key] = (self.n_updates, res)
+        self._logz_cache[key] = (version, res)
         return res
+
+    def _parameter_version(self) -> tuple[int, ...]:
+        """Changes whenever W, b or c is replaced or modified in place (cache key of log Z)."""
+        return tuple(x for t in (self.W, self.b, self.c) for x in (id(t), t._version))
 
     @torch.no_grad()
     def log_likelihood(self, v: Any, method: str = "exact", **ais_options: Any) -> np.ndarray:
