@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,20 @@ __all__ = ["RBMEDA"]
 log = logging.getLogger(__name__)
 
 _SELECTIONS = ("tournament", "truncation")
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run the block with torch limited to ``n`` intra-op threads (None: unchanged)."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 _REPLACEMENTS = ("generational", "elitist")
 
 
@@ -84,6 +100,9 @@ class RBMEDA(Optimiser):
         Default maximise (fitness).
     device : str, optional
         Torch device of the RBM (``"cpu"`` or ``"cuda"``); asks are numpy arrays either way.
+    num_threads : int, optional
+        CPU threads torch may use inside ``ask``/``tell`` (set for the call, then restored);
+        default: torch's setting. One thread is fastest for small models on a shared CPU.
 
     References
     ----------
@@ -116,7 +135,7 @@ class RBMEDA(Optimiser):
         auto_patience: int = 3, auto_tol: float = 0.01, gibbs_steps: int = 25, k: int = 1,
         lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 1e-4,
         batch_size: int = 100, warm_start: bool = True, seed: int | None = None,
-        direction: str = MAXIMISE, device: str | None = None,
+        direction: str = MAXIMISE, device: str | None = None, num_threads: int | None = None,
     ) -> None:
         super().__init__(seed=seed, direction=direction)
         for nm, val, low in (("n_bits", n_bits, 1), ("popsize", popsize, 2),
@@ -144,6 +163,9 @@ class RBMEDA(Optimiser):
         self.max_epochs, self.auto_patience = int(max_epochs), int(auto_patience)
         self.auto_tol = float(auto_tol)
         self.gibbs_steps, self.warm_start = int(gibbs_steps), bool(warm_start)
+        if num_threads is not None and (isinstance(num_threads, bool) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        self.num_threads = None if num_threads is None else int(num_threads)
         self.rbm = BernoulliRBM(
             self.n_bits, self.n_hidden, k=k, lr=lr, momentum=momentum,
             weight_decay=weight_decay, batch_size=batch_size, epochs=1,
@@ -157,6 +179,10 @@ class RBMEDA(Optimiser):
     # ------------------------------------------------------------------ generation
 
     def _ask(self) -> np.ndarray:
+        with _threads(self.num_threads):
+            return self._sample()
+
+    def _sample(self) -> np.ndarray:
         if self.parents is None:
             return (self._rng.random((self.popsize, self.n_bits)) < 0.5).astype(np.uint8)
         starts = self.parents
@@ -183,7 +209,8 @@ class RBMEDA(Optimiser):
             n_sel = max(1, int(np.ceil(self.truncation * self.popsize)))
             idx = truncation(self.population_losses, n_sel, self._rng)
         self.parents = self.population[idx]
-        self._train(self.parents)
+        with _threads(self.num_threads):
+            self._train(self.parents)
 
     def _train(self, parents: np.ndarray) -> None:
         rbm = self.rbm
