@@ -51,7 +51,8 @@ def time_fit(device: str, data: np.ndarray, epochs: int) -> dict[str, Any]:
     sync(device)
     fit_s = (time.perf_counter() - t) / epochs
     t = time.perf_counter()
-    s = rbm.sample(10_000, k=25, init=x[:10_000])
+    n_s = min(10_000, x.shape[0])
+    s = rbm.sample(n_s, k=25, init=x[:n_s])
     sync(device)
     sample_s = time.perf_counter() - t
     return {"epoch_s": fit_s, "sample_10k_25_sweeps_s": sample_s, "rbm": rbm,
