@@ -242,3 +242,11 @@ def test_cuda_matches_cpu_statistics():
     ais = rbm.log_partition("ais", n_runs=100, betas=3000)
     exact = rbm.log_partition("exact")
     assert ais.lower <= exact.log_z <= ais.upper
+
+
+def test_a_generator_state_of_another_device_is_refused_clearly():
+    a = BernoulliRBM(6, 3, seed=0)
+    state = a.state_dict()
+    state["generator"] = state["generator"][:8]
+    with pytest.raises(ValueError, match="random-generator state does not fit a cpu generator"):
+        BernoulliRBM(6, 3, seed=0).load_state_dict(state)

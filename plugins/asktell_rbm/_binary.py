@@ -107,5 +107,11 @@ def generator_state(gen: torch.Generator) -> np.ndarray:
 def generator_from_state(state: np.ndarray, device: torch.device) -> torch.Generator:
     """A torch generator on ``device`` restored from :func:`generator_state`."""
     gen = torch.Generator(device=device)
-    gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8).copy()))
+    try:
+        gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8).copy()))
+    except RuntimeError as e:
+        raise ValueError(
+            f"the saved random-generator state does not fit a {device.type} generator (a state "
+            f"saved on another device type cannot continue the same random stream): {e}"
+        ) from None
     return gen
