@@ -24,6 +24,8 @@ BENCHMARKS = (
     "bbob",
     "rewards",
     "organ_speed",
+    "rbm_digits",
+    "rbm_eda",
 )
 
 
