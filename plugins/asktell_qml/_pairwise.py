@@ -22,7 +22,7 @@ __all__ = ["default_jobs", "is_torch_device", "pairwise"]
 
 #: metric name -> scipy cdist metric
 _SCIPY = {"l1": "cityblock", "l2": "euclidean"}
-_BLOCK_ELEMENTS = 1 << 21  # ~16 MB of float64 per block
+_BLOCK_ELEMENTS = 1 << 18  # ~2 MB of float64 per block: transformed while in cache
 
 
 def default_jobs() -> int:
@@ -130,8 +130,9 @@ def _numpy_pairwise(
         return _numpy_sqeuclidean(X, None if sym else Yc, transform, jobs)
     out = np.empty((n, m))
     b = block or max(16, min(1024, _BLOCK_ELEMENTS // max(m, 1)))
-    # Several blocks per thread balance the work (the triangle's rows shrink).
-    b = min(b, max(16, -(-n // (4 * jobs)))) if sym else min(b, -(-n // jobs))
+    # Several blocks per thread balance the work (the triangle's rows shrink; threads of a
+    # shared machine run at different speeds).
+    b = min(b, max(16, -(-n // (4 * jobs))))
     edges = [*range(0, n, b), n]
     name = _SCIPY[metric]
 

@@ -98,6 +98,10 @@ def solve_cholesky(K: Any, y: Any, lam: float, *, overwrite: bool = False) -> An
     if isinstance(K, np.ndarray):
         A = K if overwrite else K.copy()
         A.flat[:: n + 1] += lam
+        # A C-ordered symmetric matrix is its own Fortran-ordered transpose: LAPACK factorises
+        # A.T in place (its lower triangle is A's upper one), without f2py's transposing copy.
+        if A.flags.c_contiguous and not A.flags.f_contiguous:
+            A = A.T
         try:
             c = scipy.linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError as e:
