@@ -176,3 +176,32 @@ def test_qm9_subset_w1_reaches_stated_mae(qm9):
     model = KernelRidge("wasserstein", sigma=8.0, lam=1e-4).fit(X[:1000], y[:1000])
     mae = np.mean(np.abs(model.predict(X[2000:]) - y[2000:]))
     assert mae < 13.5
+
+
+def test_torch_cv_matches_numpy():
+    torch = pytest.importorskip("torch")
+    from asktell_qml import LaplacianKernel
+
+    rng = np.random.default_rng(6)
+    X = rng.uniform(0, 2, size=(60, 2))
+    y = np.sin(3 * X[:, 0])
+    a = grid_search_cv(X, y, LaplacianKernel(), [0.3, 1.0, 3.0], [1e-8, 1e-3])
+    b = grid_search_cv(X, y, LaplacianKernel(device=torch.device("cpu")), [0.3, 1.0, 3.0],
+                       [1e-8, 1e-3])
+    np.testing.assert_allclose(b.scores, a.scores, rtol=1e-9)
+    model = KernelRidge("laplacian", sigma=1.0, lam=1e-8, device=torch.device("cpu")).fit(X, y)
+    ref = KernelRidge("laplacian", sigma=1.0, lam=1e-8).fit(X, y)
+    np.testing.assert_allclose(model.predict(X[:10]), ref.predict(X[:10]), rtol=1e-9)
+    twin = KernelRidge("laplacian")
+    twin.load_state_dict(model.state_dict())
+    np.testing.assert_allclose(twin.predict(X[:10]), ref.predict(X[:10]), rtol=1e-9)
+
+
+@pytest.mark.gpu
+def test_cuda_krr_matches_numpy(qm9):
+    X, y = qm9
+    gpu = KernelRidge("wasserstein", sigma=2.0, lam=1e-3, device="cuda").fit(X[:1000], y[:1000])
+    cpu = KernelRidge("wasserstein", sigma=2.0, lam=1e-3).fit(X[:1000], y[:1000])
+    np.testing.assert_allclose(gpu.predict(X[2000:]), cpu.predict(X[2000:]), rtol=1e-8)
+    with pytest.raises(CholeskyError, match="larger lambda"):
+        KernelRidge("gaussian", sigma=1e5, lam=0.0, device="cuda").fit(X[:300], y[:300])

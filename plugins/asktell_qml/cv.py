@@ -51,16 +51,15 @@ def kfold(n: int, k: int = 5, seed: int | None = 0) -> list[tuple[np.ndarray, np
             for i, f in enumerate(folds)]
 
 
-def fold_mae(K: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, lam: float
-             ) -> float:
+def fold_mae(K: Any, y: Any, train: Any, val: Any, lam: float) -> float:
     """Validation MAE of KRR fitted on ``train`` rows of a full kernel matrix ``K``.
 
     Parameters
     ----------
-    K : ndarray, shape (n, n)
+    K : ndarray or torch.Tensor, shape (n, n)
         Kernel matrix of all samples of the cross-validation.
-    y : ndarray, shape (n,)
-    train, val : ndarray of int
+    y : ndarray or tensor, shape (n,)
+    train, val : ndarray of int (or index tensors on ``K``'s device)
     lam : float
 
     Returns
@@ -68,13 +67,22 @@ def fold_mae(K: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, l
     float
         Mean absolute error on ``val``; NaN when the Cholesky factorisation fails.
     """
-    Ktr = K[np.ix_(train, train)]
+    if isinstance(K, np.ndarray):
+        Ktr = K[np.ix_(train, train)]
+        try:
+            alpha = solve_cholesky(Ktr, y[train], lam, overwrite=True)
+        except CholeskyError:
+            return float("nan")
+        pred = K[np.ix_(val, train)] @ alpha
+        return float(np.mean(np.abs(pred - y[val])))
+    Ktr = K[train[:, None], train[None, :]]  # one gather on the device
     try:
         alpha = solve_cholesky(Ktr, y[train], lam, overwrite=True)
     except CholeskyError:
         return float("nan")
-    pred = K[np.ix_(val, train)] @ alpha
-    return float(np.mean(np.abs(pred - y[val])))
+    del Ktr
+    pred = K[val[:, None], train[None, :]] @ alpha
+    return float((pred - y[val]).abs().mean())
 
 
 @dataclass(frozen=True)
@@ -127,8 +135,9 @@ def grid_search_cv(
         Folds.
     seed : int, optional
         Seed of the fold split.
-    distances : ndarray (n, n), optional
-        ``kernel.distances(X)`` if already computed (a learning curve reuses one matrix).
+    distances : ndarray or torch.Tensor (n, n), optional
+        ``kernel.distances(X)`` if already computed (a learning curve reuses one matrix). With
+        a kernel on a torch device, everything stays on that device.
     n_jobs : int, optional
         Threads for the distance computation.
 
@@ -152,17 +161,26 @@ def grid_search_cv(
     kern = make_kernel(kernel, n_jobs=n_jobs) if isinstance(kernel, str) else kernel
     yv = np.asarray(y, dtype=np.float64).reshape(-1)
     D = kern.distances(X) if distances is None else distances
-    if D.shape != (len(yv), len(yv)):
-        raise ValueError(f"distances must be ({len(yv)}, {len(yv)}), got {D.shape}")
+    if tuple(D.shape) != (len(yv), len(yv)):
+        raise ValueError(f"distances must be ({len(yv)}, {len(yv)}), got {tuple(D.shape)}")
     sig = np.asarray(sigmas, dtype=np.float64)
     lam = np.asarray(lams, dtype=np.float64)
-    folds = kfold(len(yv), k, seed)
+    folds: list[tuple[Any, Any]] = kfold(len(yv), k, seed)
     scores = np.full((len(sig), len(lam)), np.nan)
-    K = np.empty_like(D)
+    ys: Any = yv
+    if isinstance(D, np.ndarray):
+        K = np.empty_like(D)
+    else:  # a torch tensor (the kernel's device is a torch device)
+        import torch
+
+        K = torch.empty_like(D)
+        ys = torch.as_tensor(yv, device=D.device)
+        folds = [(torch.as_tensor(tr, device=D.device), torch.as_tensor(va, device=D.device))
+                 for tr, va in folds]
     for i, s in enumerate(sig):
         kern.from_distances(D, float(s), out=K)
         for j, lm in enumerate(lam):
-            maes = [fold_mae(K, yv, tr, va, float(lm)) for tr, va in folds]
+            maes = [fold_mae(K, ys, tr, va, float(lm)) for tr, va in folds]
             scores[i, j] = np.mean(maes)
             log.debug("sigma %g lambda %g: CV MAE %g", s, lm, scores[i, j])
     if np.isnan(scores).all():
