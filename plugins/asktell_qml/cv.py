@@ -120,6 +120,7 @@ def grid_search_cv(
     seed: int | None = 0,
     distances: np.ndarray | None = None,
     n_jobs: int | None = None,
+    progress: bool | None = False,
 ) -> CVResult:
     """Choose ``sigma`` and ``lambda`` of KRR by k-fold cross-validation on a grid.
 
@@ -140,6 +141,8 @@ def grid_search_cv(
         a kernel on a torch device, everything stays on that device.
     n_jobs : int, optional
         Threads for the distance computation.
+    progress : bool or None
+        A tqdm bar over the (sigma, lambda, fold) fits; None shows it only on a terminal.
 
     Returns
     -------
@@ -177,12 +180,24 @@ def grid_search_cv(
         ys = torch.as_tensor(yv, device=D.device)
         folds = [(torch.as_tensor(tr, device=D.device), torch.as_tensor(va, device=D.device))
                  for tr, va in folds]
-    for i, s in enumerate(sig):
-        kern.from_distances(D, float(s), out=K)
-        for j, lm in enumerate(lam):
-            maes = [fold_mae(K, ys, tr, va, float(lm)) for tr, va in folds]
-            scores[i, j] = np.mean(maes)
-            log.debug("sigma %g lambda %g: CV MAE %g", s, lm, scores[i, j])
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(sig) * len(lam) * k, desc=f"{k}-fold CV", unit="fit",
+               disable=None if progress is None else not progress)
+    try:
+        for i, s in enumerate(sig):
+            kern.from_distances(D, float(s), out=K)
+            for j, lm in enumerate(lam):
+                maes = []
+                for tr, va in folds:
+                    maes.append(fold_mae(K, ys, tr, va, float(lm)))
+                    bar.update()
+                scores[i, j] = np.mean(maes)
+                bar.set_postfix(best=f"{np.nanmin(scores):.3g}" if np.isfinite(scores).any()
+                                else "n/a")
+                log.debug("sigma %g lambda %g: CV MAE %g", s, lm, scores[i, j])
+    finally:
+        bar.close()
     if np.isnan(scores).all():
         raise CholeskyError("every (sigma, lambda) of the grid failed to factorise: use larger "
                             "lambdas")
