@@ -22,6 +22,7 @@ BENCHMARKS = (
     "optim_overhead",
     "optim_convergence",
     "bbob",
+    "qml_speed",
 )
 
 

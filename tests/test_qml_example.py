@@ -10,7 +10,7 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "qm9_krr.py"
 
 def test_example_prints_test_mae():
     out = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--n-train", "400", "--n-test", "200"],
+        [sys.executable, str(EXAMPLE), "--n-train", "300", "--n-test", "100"],
         capture_output=True, text=True, check=True, timeout=300,
     ).stdout
     m = re.search(r"test MAE: ([\d.]+) kcal/mol", out)
