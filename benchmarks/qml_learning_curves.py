@@ -151,6 +151,18 @@ def plot(summary: dict[str, dict[int, tuple[float, float]]], path: Any, title: s
             ax.plot(rn, [ref[n] for n in rn], ls="--", color=color, alpha=0.6, marker="x")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ticks = [t for t in (4, 5, 6, 8, 10, 15, 20, 30, 40, 60) if
+             min(v[0] for c in summary.values() for v in c.values()) * 0.8 <= t <=
+             max(v[0] for c in summary.values() for v in c.values()) * 1.25]
+    ax.set_yticks(ticks)
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ns_all = sorted({n for c in summary.values() for n in c})
+    ax.set_xticks(ns_all)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training molecules N")
     ax.set_ylabel("test MAE of atomization energy (kcal/mol)")
     ax.set_title(title, fontsize=9)
@@ -177,7 +189,18 @@ def main(argv: list[str] | None = None) -> None:
                     help="BLAS threads (0: library default). On a shared 2-CPU machine "
                     "OpenBLAS's second thread made Cholesky factorisations up to 100x slower")
     ap.add_argument("--name", default=NAME, help="results file stem")
+    ap.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON only")
     args = ap.parse_args(argv)
+    if args.replot:
+        import json
+
+        saved = json.loads((RESULTS / f"{args.name}.json").read_text())
+        st = saved["settings"]
+        summ = {k: {int(n): (v["mean"], v["sd"]) for n, v in c.items()}
+                for k, c in saved["summary"].items()}
+        plot(summ, RESULTS / f"{args.name}.png", f"QM9 atomization energy, {st['test']} test "
+             f"molecules, {st['splits']} splits, 5-fold CV")
+        return
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
 
