@@ -26,6 +26,7 @@ BENCHMARKS = (
     "organ_speed",
     "rbm_digits",
     "rbm_eda",
+    "qml_speed",
 )
 
 

@@ -45,28 +45,17 @@ def qm9_5k() -> list[str]:
 
 def load_qm9_smiles() -> list[str]:
     """All 130,831 QM9 SMILES [QM9]_, as written in QM9 (GDB-17 SMILES, not RDKit-canonical),
-    in QM9's index order, from the PyPI package ``qm9pack``.
+    in QM9's index order: the ``smiles`` of :func:`asktell_qml.load_qm9` (PyPI ``qm9pack``,
+    parsed once and cached).
 
     Raises
     ------
     ImportError
         If ``qm9pack`` is not installed (``pip install "asktell[qml]"``).
     """
-    spec = importlib.util.find_spec("qm9pack")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError('full QM9 needs the qm9pack package: pip install "asktell[qml]"')
-    # qm9pack's own get_data() imports pkg_resources; its CSV files are read directly.
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    limit = csv.field_size_limit()
-    csv.field_size_limit(1 << 24)  # the coordinate columns are long
-    try:
-        out: list[str] = []
-        for part in (1, 2, 3):
-            with open(data / f"qm9_part{part}.csv", encoding="utf-8", newline="") as f:
-                out += _read_csv(f, "SMILES", str(data / f"qm9_part{part}.csv"))
-    finally:
-        csv.field_size_limit(limit)
-    return out
+    from asktell_qml.qm9 import load_qm9
+
+    return load_qm9().smiles
 
 
 def _open_text(path: Path) -> IO[str]:
