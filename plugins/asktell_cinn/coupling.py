@@ -32,7 +32,7 @@ def soft_clamp(s: torch.Tensor, alpha: float) -> torch.Tensor:
     Returns
     -------
     Tensor
-        Same shape; close to ``s`` for ``|s| << α``.
+        Same shape; about ``(2/π)·s`` for ``|s| << α`` (as in FrEIA, ``0.636·α·atan(s/α)``).
 
     Examples
     --------
