@@ -16,6 +16,15 @@ from asktell_cinn.diagnostics import diagnose, passes  # noqa: E402
 SMALL = dict(n_blocks=2, hidden=8, summary_dim=4, summary_hidden=8, max_epochs=2, patience=2)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """2 shared cores: torch's intra-op threads only slow these small networks down."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_registered_in_both_families():
     assert isinstance(asktell.create("cinn", simulator="two-moons", **SMALL), CINN)
     sims = asktell.plugins.registry().names("simulator")
@@ -51,14 +60,14 @@ def test_tell_takes_data_sets_and_drops_failures():
     with pytest.raises(ProtocolError):
         est.tell([np.zeros((1, 2))] * 10)
     rng = np.random.default_rng(0)
-    theta, xs = _batch(est, sim, rng)
+    _theta, xs = _batch(est, sim, rng)
     xs[3] = None
     xs[5] = np.full((1, 2), np.nan)
     before = serialization.dumps(est.state_dict())
     with pytest.raises(TypeError, match="value 0 is a list"):
-        est.tell([[0.1, 0.2]] + xs[1:])
+        est.tell([[0.1, 0.2], *xs[1:]])
     with pytest.raises(ValueError, match="same number of features"):
-        est.tell([np.zeros((1, 3))] + xs[1:])
+        est.tell([np.zeros((1, 3)), *xs[1:]])
     with pytest.raises(ValueError, match="expects 10 data sets"):
         est.tell(xs[:9])
     assert serialization.dumps(est.state_dict()) == before, "a rejected tell changed the state"
@@ -87,7 +96,7 @@ def test_deepset_estimator_takes_variable_size_data_sets():
     est = CINN(simulator=sim, summary="deepset", batch_size=40, seed=1, **SMALL)
     rng = np.random.default_rng(2)
     for _ in range(2):
-        theta, xs = _batch(est, sim, rng)
+        _theta, xs = _batch(est, sim, rng)
         assert len({x.shape[0] for x in xs}) > 1
         est.tell(xs)
     draws = est.sample([np.zeros((3, 1)), np.ones((20, 1))], 7, batched=True, seed=0)

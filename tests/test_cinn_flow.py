@@ -18,6 +18,15 @@ from asktell_cinn import (  # noqa: E402
 from asktell_cinn.coupling import soft_clamp  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """2 shared cores: torch's intra-op threads only slow these small networks down."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _randomise(module, seed=0, scale=0.5):
     """Give every parameter random values so the map is far from the identity."""
     g = torch.Generator().manual_seed(seed)
@@ -30,7 +39,8 @@ def _randomise(module, seed=0, scale=0.5):
 def _jacobian_logdet(fn, u, c):
     out = []
     for i in range(u.shape[0]):
-        jac = torch.autograd.functional.jacobian(lambda v: fn(v[None], c[i:i + 1])[0][0], u[i])
+        ci = c[i:i + 1]
+        jac = torch.autograd.functional.jacobian(lambda v, ci=ci: fn(v[None], ci)[0][0], u[i])
         out.append(torch.linalg.slogdet(jac)[1])
     return torch.stack(out)
 
