@@ -71,6 +71,9 @@ class CINN(Optimiser):
         Summary size and width (deepset, lstm).
     n_blocks, hidden, n_layers, clamp : int, int, int, float
         Coupling blocks, subnetwork width and depth, soft-clamp α (1.9 as in the original code).
+    conditional_affine : bool
+        Begin the flow with a data-dependent affine layer
+        (:class:`~asktell_cinn.conditional_affine.ConditionalAffine`; not in BayesFlow).
     lr, train_batch_size, max_epochs, patience, grad_clip : float, int, int, int, float
         Adam learning rate (cosine decay over ``max_epochs``), minibatch size, epochs per
         ``tell`` at most, early-stopping patience (epochs), gradient-norm bound.
@@ -129,6 +132,7 @@ class CINN(Optimiser):
         hidden: int = 128,
         n_layers: int = 2,
         clamp: float = 1.9,
+        conditional_affine: bool = True,
         lr: float = 1e-3,
         warm_lr: float | None = None,
         train_batch_size: int = 128,
@@ -174,7 +178,7 @@ class CINN(Optimiser):
         self.options = dict(
             summary_dim=int(summary_dim), summary_hidden=int(summary_hidden),
             n_blocks=int(n_blocks), hidden=int(hidden), n_layers=int(n_layers),
-            clamp=float(clamp),
+            clamp=float(clamp), conditional_affine=bool(conditional_affine),
         )
         self.batch_size = int(batch_size)
         self.lr = float(lr)
@@ -346,7 +350,8 @@ class CINN(Optimiser):
                                    o["summary_dim"], o["summary_hidden"])
             flow = InvertibleNetwork(self.prior.dim, summary.out_dim, n_blocks=o["n_blocks"],
                                      hidden=o["hidden"], n_layers=o["n_layers"],
-                                     clamp=o["clamp"], seed=a["perm_seed"])
+                                     clamp=o["clamp"], seed=a["perm_seed"],
+                                     conditional_affine=o["conditional_affine"])
         return _Amortizer(summary, flow).to(self.device)
 
     def _tensors(self, theta: np.ndarray | None, x: np.ndarray, lengths: np.ndarray) -> tuple:

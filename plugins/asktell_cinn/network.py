@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .actnorm import ActNorm
+from .conditional_affine import ConditionalAffine
 from .coupling import ConditionalAffineCoupling
 from .permutation import FixedPermutation
 
@@ -19,7 +20,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 class InvertibleNetwork(nn.Module):
-    """A chain ``[ActNorm → coupling → permutation] × n_blocks`` mapping θ to z.
+    """A chain ``[conditional affine] → [ActNorm → coupling → permutation] × n_blocks`` mapping
+    θ to z.
 
     Parameters
     ----------
@@ -35,6 +37,9 @@ class InvertibleNetwork(nn.Module):
         Soft-clamp bound α (1.9, as in the original code).
     seed : int
         Seed of the fixed permutations.
+    conditional_affine : bool
+        Start the chain with a :class:`~asktell_cinn.conditional_affine.ConditionalAffine`
+        layer (a data-dependent location and scale; an addition to BayesFlow's design).
 
     Examples
     --------
@@ -55,12 +60,15 @@ class InvertibleNetwork(nn.Module):
         n_layers: int = 2,
         clamp: float = 1.9,
         seed: int = 0,
+        conditional_affine: bool = True,
     ) -> None:
         super().__init__()
         if n_blocks < 1:
             raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
         self.dim, self.cond_dim = int(dim), int(cond_dim)
         layers: list[nn.Module] = []
+        if conditional_affine and cond_dim > 0:
+            layers.append(ConditionalAffine(dim, cond_dim, hidden, n_layers))
         for k in range(n_blocks):
             layers.append(ActNorm(dim))
             layers.append(ConditionalAffineCoupling(dim, cond_dim, hidden, n_layers, clamp))

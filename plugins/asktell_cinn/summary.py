@@ -64,9 +64,10 @@ class IdentitySummary(nn.Module):
 class DeepSetSummary(nn.Module):
     """Permutation-invariant summary of iid observations (Zaheer et al. 2017).
 
-    ``h(x) = ρ([mean_i φ(x_i), mean_i x_i, log m])`` over the ``m`` valid rows of each data set:
-    any number of observations is accepted, padded rows are masked out. The raw mean and
-    ``log m`` let ρ see the first moment and the sample size directly.
+    ``h(x) = ρ(p) + W p`` with ``p = [mean_i φ(x_i), mean_i x_i, log m]`` over the ``m`` valid
+    rows of each data set: any number of observations is accepted, padded rows are masked out.
+    The raw mean and ``log m`` let ρ see the first moment and the sample size directly, and the
+    linear path ``W`` keeps summaries that are linear in them exact.
 
     Parameters
     ----------
@@ -92,6 +93,7 @@ class DeepSetSummary(nn.Module):
         self.out_dim = int(out_dim)
         self.phi = _mlp(n_features, hidden, hidden)
         self.rho = _mlp(hidden + n_features + 1, hidden, out_dim)
+        self.skip = nn.Linear(hidden + n_features + 1, out_dim, bias=False)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Pool over the valid rows of each padded data set."""
@@ -101,7 +103,8 @@ class DeepSetSummary(nn.Module):
         feat = self.phi(x.reshape(n * m, -1)).reshape(n, m, -1)
         pooled = (feat * mask[..., None]).sum(1) / count
         xmean = (x.reshape(n, m, -1) * mask[..., None]).sum(1) / count
-        return self.rho(torch.cat((pooled, xmean, torch.log(count)), dim=-1))
+        z = torch.cat((pooled, xmean, torch.log(count)), dim=-1)
+        return self.rho(z) + self.skip(z)
 
 
 class LSTMSummary(nn.Module):
