@@ -16,6 +16,7 @@ round, with a fixed held-out split, early stopping and the best checkpoint kept.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,9 @@ class CINN(Optimiser):
         ``tell`` at most, early-stopping patience (epochs), gradient-norm bound.
     warm_lr : float, optional
         Learning rate of warm-started rounds (default ``lr / 3``).
+    warm_max_epochs : int, optional
+        Epochs at most of warm-started rounds (default ``max(5, max_epochs // 5)``); the cosine
+        decay runs over these.
     validation_fraction : float
         Share of simulations held out (each simulation's role is drawn once, when told).
     truncate : bool
@@ -135,6 +139,7 @@ class CINN(Optimiser):
         conditional_affine: bool = True,
         lr: float = 1e-3,
         warm_lr: float | None = None,
+        warm_max_epochs: int | None = None,
         train_batch_size: int = 128,
         max_epochs: int = 300,
         patience: int = 20,
@@ -183,6 +188,8 @@ class CINN(Optimiser):
         self.batch_size = int(batch_size)
         self.lr = float(lr)
         self.warm_lr = float(lr / 3 if warm_lr is None else warm_lr)
+        self.warm_max_epochs = int(max(5, max_epochs // 5) if warm_max_epochs is None
+                                   else warm_max_epochs)
         self.train_batch_size, self.max_epochs = int(train_batch_size), int(max_epochs)
         self.patience, self.grad_clip = int(patience), float(grad_clip)
         self.validation_fraction = float(validation_fraction)
@@ -303,6 +310,19 @@ class CINN(Optimiser):
         """
         return self._last_values.copy()
 
+    def write_report(self, run_dir: str | Path, **kwargs: Any) -> dict[str, Path]:
+        """Write SBC and recovery plots and the diagnostics into ``run_dir`` (see
+        :func:`asktell_cinn.report.write_report`; ``asktell run`` calls it at the end).
+
+        Returns
+        -------
+        dict
+            Name → path of each file written.
+        """
+        from .report import write_report
+
+        return write_report(self, run_dir, **kwargs)
+
     def _stop(self) -> dict[str, Any] | None:
         if self.max_simulations is not None and self._theta.shape[0] >= self.max_simulations:
             return {"max_simulations": self.max_simulations}
@@ -382,7 +402,8 @@ class CINN(Optimiser):
         gen = torch_generator(int(self._rng.integers(2**63)))
         result = train_flow(
             self._model, train, valid, generator=gen, lr=self.warm_lr if warm else self.lr,
-            batch_size=self.train_batch_size, max_epochs=self.max_epochs,
+            batch_size=self.train_batch_size,
+            max_epochs=self.warm_max_epochs if warm else self.max_epochs,
             patience=self.patience, grad_clip=self.grad_clip,
         )
         entry = result.to_dict()
