@@ -60,10 +60,10 @@ log = logging.getLogger(NAME)
 #: asktell cINN settings of the Gaussian task (and the two sbibm tasks).
 CINN_GAUSS = dict(summary="identity", n_blocks=4, hidden=64,
                   train_batch_size=256, max_epochs=100, patience=100, lr=1e-3)
-CINN_TWO_MOONS = dict(summary="identity", n_blocks=6, hidden=128, train_batch_size=256,
-                      max_epochs=150, patience=30, lr=1e-3)
-CINN_SLCP = dict(summary="deepset", n_blocks=6, hidden=128, summary_hidden=64,
-                 train_batch_size=256, max_epochs=150, patience=30, lr=1e-3)
+CINN_TWO_MOONS = dict(summary="identity", n_blocks=6, hidden=64, train_batch_size=256,
+                      max_epochs=100, patience=20, lr=1e-3)
+CINN_SLCP = dict(summary="deepset", n_blocks=6, hidden=64, summary_hidden=64,
+                 train_batch_size=256, max_epochs=100, patience=20, lr=1e-3)
 SBIBM_NPE_10K = {"two-moons": 0.606, "slcp": 0.901}
 
 
@@ -121,7 +121,7 @@ def run_sbi(theta: np.ndarray, xs: np.ndarray, seed: int = 0) -> tuple[Any, floa
     prior = torch.distributions.MultivariateNormal(torch.zeros(5), torch.eye(5))
     inf = NPE(prior=prior, density_estimator="maf", show_progress_bars=False)
     t0 = time.perf_counter()
-    inf.append_simulations(torch.as_tensor(theta, dtype=torch.float32),
+    inf.append_simulations(torch.tensor(np.array(theta), dtype=torch.float32),
                            torch.as_tensor(xs.reshape(len(xs), -1), dtype=torch.float32))
     inf.train()
     secs = time.perf_counter() - t0
@@ -190,108 +190,23 @@ def sbibm_task(sim: Any, settings: dict, n_obs: int, n_sims: int, c2st_n: int,
 # ---------------------------------------------------------------- main
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--no-bayesflow", action="store_true")
-    ap.add_argument("--bf-epochs", type=int, default=30)
-    ap.add_argument("--c2st-obs", type=int, default=3)
-    ap.add_argument("--c2st-n", type=int, default=5000)
-    ap.add_argument("--sbibm-obs", type=int, default=3)
-    ap.add_argument("--skip", nargs="*", default=[], help="sections: warm sbibm")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.set_num_threads(1)
-    n_sims = 2000 if args.quick else 10_000
-    n_sets, n_draws = 200, 1000
-    sim = GaussianMean()
-    rng = np.random.default_rng(0)
-    # the cINN asks the 10,000 θ (from the prior); every method gets the same pairs
-    est, theta, xs = ask_cinn(sim, n_sims, CINN_GAUSS, rng)
-    test_theta = sim.prior.sample(n_sets, rng)
-    test_xs = sim.simulate(test_theta, rng)
-    results: dict[str, Any] = {}
-    samplers: dict[str, Any] = {}
-
-    with threadpool_limits(1):
-        post, secs = run_sbi(theta, xs)
-        log.info("sbi trained in %.1f s", secs)
-        t0 = time.perf_counter()
-        d = sbi_sample(post, test_xs, n_draws)
-        results["sbi NPE-MAF"] = {"train_s": secs, "sample_s": time.perf_counter() - t0,
-                                  **evaluate(d, test_theta, sim, test_xs, rng)}
-        samplers["sbi NPE-MAF"] = lambda x, n: sbi_sample(post, x[None], n)[0]
-
-        secs = tell_cinn(est, xs)
-        log.info("asktell cinn trained in %.1f s (%d epochs)", secs, est.history[-1]["epochs"])
-        t0 = time.perf_counter()
-        d = est.sample(test_xs, n_draws, batched=True, seed=1)
-        results["asktell cinn"] = {"train_s": secs, "sample_s": time.perf_counter() - t0,
-                                   "epochs": est.history[-1]["epochs"],
-                                   **evaluate(d, test_theta, sim, test_xs, rng)}
-        samplers["asktell cinn"] = lambda x, n: est.sample(x, n, seed=7)
-
-        if not args.no_bayesflow:
-            try:
-                wf, secs = run_bayesflow(theta, xs, 5 if args.quick else args.bf_epochs)
-                log.info("bayesflow trained in %.1f s", secs)
-                t0 = time.perf_counter()
-                d = bf_sample(wf, test_xs, n_draws)
-                results["BayesFlow 2 coupling flow"] = {
-                    "train_s": secs, "sample_s": time.perf_counter() - t0,
-                    "epochs": 5 if args.quick else args.bf_epochs,
-                    **evaluate(d, test_theta, sim, test_xs, rng)}
-                samplers["BayesFlow 2 coupling flow"] = lambda x, n: bf_sample(wf, x[None], n)[0]
-            except Exception as e:
-                log.warning("BayesFlow failed: %r", e)
-                results["BayesFlow 2 coupling flow"] = {"error": repr(e)}
-
-        for name, fn in samplers.items():
-            results[name]["c2st"] = c2st_gauss(fn, sim, args.c2st_obs, args.c2st_n, seed=11)
-            log.info("%s C2ST %.3f", name, results[name]["c2st"])
-
-        # non-finite draws over 5 sampling seeds
-        nonfinite = []
-        for s in range(5):
-            d = est.sample(test_xs, n_draws, batched=True, seed=100 + s)
-            nonfinite.append(int(np.size(d) - np.count_nonzero(np.isfinite(d))))
-        results["asktell cinn"]["nonfinite_5_seeds"] = nonfinite
-
-        warm: dict[str, Any] = {}
-        if "warm" not in args.skip:
-            split = int(0.9 * n_sims)
-            w, _, wx = ask_cinn(sim, split, CINN_GAUSS, np.random.default_rng(5), seed=5)
-            tell_cinn(w, wx)
-            w.batch_size = n_sims - split  # the next ask: the last 1,000
-            wx = sim.simulate(np.asarray(w.ask()), np.random.default_rng(6))
-            warm_s = tell_cinn(w, wx)
-            d = w.sample(test_xs, n_draws, batched=True, seed=1)
-            warm = {"warm_tell_s": warm_s, "scratch_s": results["asktell cinn"]["train_s"],
-                    "ratio": warm_s / results["asktell cinn"]["train_s"],
-                    "warm_epochs": w.history[-1]["epochs"],
-                    **{f"warm_{k}": v for k, v in evaluate(d, test_theta, sim, test_xs, rng)
-                       .items() if k in ("mae_sd", "sd_ratio", "sbc_ks_max", "coverage90")}}
-            log.info("warm tell %.1f s vs scratch %.1f s", warm_s, warm["scratch_s"])
-
-        sbibm: dict[str, Any] = {}
-        if "sbibm" not in args.skip:
-            for tsim, settings, rows in ((TwoMoons(), CINN_TWO_MOONS, 1),
-                                         (SLCP(), CINN_SLCP, 4)):
-                sbibm[tsim.name] = sbibm_task(tsim, settings, args.sbibm_obs,
-                                              2000 if args.quick else 10_000, args.c2st_n, rows)
-
+def report(results: dict, warm: dict, sbibm: dict, args: Any, n_sims: int) -> None:
+    """Print the tables and write the result files (called after each section, so a run cut
+    short keeps what it measured)."""
     sbi_t = results["sbi NPE-MAF"]["train_s"]
     ours = results["asktell cinn"]
-    goals = {
+    goals: dict[str, bool] = {
         "mae_sd <= 0.10": ours["mae_sd"] <= 0.10,
-        "c2st <= 0.57": ours["c2st"] <= 0.57,
         "sd_ratio in [0.95, 1.10]": 0.95 <= ours["sd_ratio"] <= 1.10,
         "sbc_ks_max <= 0.115": ours["sbc_ks_max"] <= 0.115,
         "coverage90 in [0.87, 0.93]": 0.87 <= ours["coverage90"] <= 0.93,
         "train time <= 1.0 x sbi": ours["train_s"] <= sbi_t,
         "200 x 1000 draws <= 5 s": ours["sample_s"] <= 5.0,
-        "0 non-finite over 5 seeds": sum(ours["nonfinite_5_seeds"]) == 0,
     }
+    if "c2st" in ours:
+        goals["c2st <= 0.57"] = ours["c2st"] <= 0.57
+    if "nonfinite_5_seeds" in ours:
+        goals["0 non-finite over 5 seeds"] = sum(ours["nonfinite_5_seeds"]) == 0
     if warm:
         goals["warm tell <= 0.3 x retrain"] = warm["ratio"] <= 0.3
     rows = []
@@ -300,8 +215,8 @@ def main() -> None:
             rows.append([name] + ["failed"] * 8)
             continue
         rows.append([name, fmt(r["train_s"]), fmt(r["train_s"] / sbi_t), fmt(r["mae_sd"]),
-                     fmt(r["c2st"]), fmt(r["sd_ratio"]), fmt(r["sbc_ks_max"]),
-                     fmt(r["coverage90"]), fmt(r["sample_s"])])
+                     fmt(r.get("c2st", float("nan"))), fmt(r["sd_ratio"]),
+                     fmt(r["sbc_ks_max"]), fmt(r["coverage90"]), fmt(r["sample_s"])])
     table = markdown_table(["method", "train s", "× sbi", "MAE / post. sd", "C2ST", "sd ratio",
                             "SBC KS max", "cov. 90%", "200×1000 draws s"], rows)
     if warm:
@@ -318,15 +233,111 @@ def main() -> None:
               fmt(v["train_s"])] for k, v in sbibm.items()])
     table += "\n" + markdown_table(["goal", "met"], [[k, "yes" if v else "**no**"]
                                                      for k, v in goals.items()])
-    print(table)
+    print(table, flush=True)
     payload = {"machine": machine_info(), "settings": {
-        "n_sims": n_sims, "test_sets": n_sets, "draws": n_draws, "threads": 1,
+        "n_sims": n_sims, "test_sets": 200, "draws": 1000, "threads": 1,
         "cinn_gauss": CINN_GAUSS, "cinn_two_moons": CINN_TWO_MOONS, "cinn_slcp": CINN_SLCP,
         "bf_epochs": args.bf_epochs, "c2st_obs": args.c2st_obs, "c2st_n": args.c2st_n,
         "sbibm_obs": args.sbibm_obs, "quick": args.quick},
         "results": results, "warm_start": warm, "sbibm": sbibm, "goal": goals,
         "note": "2 CPU cores shared with other engineers' jobs; all methods in one process"}
     write_results(NAME, payload, table, "cINN posterior estimator vs sbi NPE-MAF and BayesFlow")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-bayesflow", action="store_true")
+    ap.add_argument("--bf-epochs", type=int, default=10)
+    ap.add_argument("--c2st-obs", type=int, default=3)
+    ap.add_argument("--c2st-n", type=int, default=5000)
+    ap.add_argument("--sbibm-obs", type=int, default=3)
+    ap.add_argument("--skip", nargs="*", default=[], help="sections: warm sbibm")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(1)
+    n_sims = 2000 if args.quick else 10_000
+    n_sets, n_draws = 200, 1000
+    sim = GaussianMean()
+    rng = np.random.default_rng(0)
+    # the cINN asks the 10,000 θ (from the prior); every method gets the same pairs
+    est, theta, xs = ask_cinn(sim, n_sims, CINN_GAUSS, rng)
+    test_theta = sim.prior.sample(n_sets, rng)
+    test_xs = sim.simulate(test_theta, rng)
+    results: dict[str, Any] = {}
+    warm: dict[str, Any] = {}
+    sbibm: dict[str, Any] = {}
+
+    with threadpool_limits(1):
+        post, secs = run_sbi(theta, xs)
+        log.info("sbi trained in %.1f s", secs)
+        t0 = time.perf_counter()
+        d = sbi_sample(post, test_xs, n_draws)
+        results["sbi NPE-MAF"] = {"train_s": secs, "sample_s": time.perf_counter() - t0,
+                                  **evaluate(d, test_theta, sim, test_xs, rng)}
+
+        secs = tell_cinn(est, xs)
+        log.info("asktell cinn trained in %.1f s (%d epochs)", secs, est.history[-1]["epochs"])
+        t0 = time.perf_counter()
+        d = est.sample(test_xs, n_draws, batched=True, seed=1)
+        results["asktell cinn"] = {"train_s": secs, "sample_s": time.perf_counter() - t0,
+                                   "epochs": est.history[-1]["epochs"],
+                                   **evaluate(d, test_theta, sim, test_xs, rng)}
+        report(results, warm, sbibm, args, n_sims)
+
+        for name, fn in (("sbi NPE-MAF", lambda x, n: sbi_sample(post, x[None], n)[0]),
+                         ("asktell cinn", lambda x, n: est.sample(x, n, seed=7))):
+            results[name]["c2st"] = c2st_gauss(fn, sim, args.c2st_obs, args.c2st_n, seed=11)
+            log.info("%s C2ST %.3f", name, results[name]["c2st"])
+
+        # non-finite draws over 5 sampling seeds
+        nonfinite = []
+        for s in range(5):
+            d = est.sample(test_xs, n_draws, batched=True, seed=100 + s)
+            nonfinite.append(int(np.size(d) - np.count_nonzero(np.isfinite(d))))
+        results["asktell cinn"]["nonfinite_5_seeds"] = nonfinite
+        report(results, warm, sbibm, args, n_sims)
+
+        if "warm" not in args.skip:
+            split = int(0.9 * n_sims)
+            w, _, wx = ask_cinn(sim, split, CINN_GAUSS, np.random.default_rng(5), seed=5)
+            tell_cinn(w, wx)
+            w.batch_size = n_sims - split  # the next ask: the last 1,000
+            wx = sim.simulate(np.asarray(w.ask()), np.random.default_rng(6))
+            warm_s = tell_cinn(w, wx)
+            d = w.sample(test_xs, n_draws, batched=True, seed=1)
+            warm.update({"warm_tell_s": warm_s, "scratch_s": results["asktell cinn"]["train_s"],
+                         "ratio": warm_s / results["asktell cinn"]["train_s"],
+                         "warm_epochs": w.history[-1]["epochs"],
+                         **{f"warm_{k}": v for k, v in
+                            evaluate(d, test_theta, sim, test_xs, rng).items()
+                            if k in ("mae_sd", "sd_ratio", "sbc_ks_max", "coverage90")}})
+            log.info("warm tell %.1f s vs scratch %.1f s", warm_s, warm["scratch_s"])
+            report(results, warm, sbibm, args, n_sims)
+
+        if "sbibm" not in args.skip:
+            for tsim, settings, rows in ((TwoMoons(), CINN_TWO_MOONS, 1),
+                                         (SLCP(), CINN_SLCP, 4)):
+                sbibm[tsim.name] = sbibm_task(tsim, settings, args.sbibm_obs,
+                                              2000 if args.quick else 10_000, args.c2st_n, rows)
+                report(results, warm, sbibm, args, n_sims)
+
+        if not args.no_bayesflow:
+            name = "BayesFlow 2 coupling flow"
+            try:
+                epochs = 2 if args.quick else args.bf_epochs
+                wf, secs = run_bayesflow(theta, xs, epochs)
+                log.info("bayesflow trained in %.1f s", secs)
+                t0 = time.perf_counter()
+                d = bf_sample(wf, test_xs, n_draws)
+                results[name] = {"train_s": secs, "sample_s": time.perf_counter() - t0,
+                                 "epochs": epochs, **evaluate(d, test_theta, sim, test_xs, rng)}
+                results[name]["c2st"] = c2st_gauss(lambda x, n: bf_sample(wf, x[None], n)[0],
+                                                   sim, args.c2st_obs, args.c2st_n, seed=11)
+            except Exception as e:
+                log.warning("BayesFlow failed: %r", e)
+                results[name] = {"error": repr(e)}
+            report(results, warm, sbibm, args, n_sims)
 
 
 if __name__ == "__main__":

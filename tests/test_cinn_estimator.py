@@ -192,3 +192,25 @@ def test_truncated_proposals_stay_in_the_high_density_region():
     # the prior spreads over ±3; the truncated prior stays near the posterior (sd 0.03)
     assert np.abs(theta - np.array([0.5, -0.5])).max() < 0.6
     assert theta.std(0).max() < 0.2
+
+
+@pytest.mark.gpu
+def test_cuda_training_sampling_and_checkpoint_to_cpu():
+    sim = GaussianMean(dim=2)
+    est = CINN(simulator=sim, summary="deepset", batch_size=300, seed=0, device="cuda", **SMALL)
+    est.tell(_batch(est, sim, np.random.default_rng(0))[1])
+    x = sim(np.zeros(2))
+    draws = est.sample(x, 100, seed=1)
+    assert np.isfinite(draws).all()
+    cpu = CINN(simulator=sim, summary="deepset", batch_size=300, seed=0, device="cpu", **SMALL)
+    cpu.load_state_dict(serialization.loads(serialization.dumps(est.state_dict())))
+    np.testing.assert_allclose(cpu.sample(x, 100, seed=1), draws, atol=1e-4)
+
+
+def test_training_works_with_grad_switched_off_globally():
+    """Keras' torch backend switches autograd off process-wide; training must not care."""
+    sim = GaussianMean(dim=2, n_obs=3)
+    est = CINN(simulator=sim, batch_size=50, seed=0, **SMALL)
+    with torch.no_grad():
+        est.tell(_batch(est, sim, np.random.default_rng(0))[1])
+    assert est.history[-1]["best_loss"] < est.history[-1]["initial_loss"]

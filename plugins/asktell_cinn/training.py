@@ -96,6 +96,14 @@ def train_flow(
     -------
     TrainResult
     """
+    with torch.enable_grad():  # callers (or other libraries) may have switched grad off
+        return _train(model, train, val, generator, lr, batch_size, max_epochs, patience,
+                      grad_clip, min_delta)
+
+
+def _train(model: nn.Module, train: tuple, val: tuple | None, generator: torch.Generator,
+           lr: float, batch_size: int, max_epochs: int, patience: int, grad_clip: float,
+           min_delta: float) -> TrainResult:
     t0 = time.perf_counter()
     if val is None or val[0].shape[0] == 0:
         val = train
