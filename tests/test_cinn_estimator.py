@@ -214,3 +214,15 @@ def test_training_works_with_grad_switched_off_globally():
     with torch.no_grad():
         est.tell(_batch(est, sim, np.random.default_rng(0))[1])
     assert est.history[-1]["best_loss"] < est.history[-1]["initial_loss"]
+
+
+def test_lstm_summary_on_the_sir_time_series():
+    from asktell_cinn import SIR
+
+    sim = SIR()
+    est = CINN(simulator=sim, summary="lstm", batch_size=60, seed=0, **SMALL)
+    est.tell(_batch(est, sim, np.random.default_rng(0))[1])
+    x = sim(np.log([0.4, 0.125]))
+    draws = est.sample(x, 20, seed=0)
+    assert draws.shape == (20, 2) and np.isfinite(draws).all()
+    assert est.summarise(x).shape == (4,)
