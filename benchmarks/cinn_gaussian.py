@@ -39,6 +39,7 @@ import bz2
 import importlib.util
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,11 @@ def run_sbi(theta: np.ndarray, xs: np.ndarray, seed: int = 0) -> tuple[Any, floa
 
     torch.manual_seed(seed)
     prior = torch.distributions.MultivariateNormal(torch.zeros(5), torch.eye(5))
-    inf = NPE(prior=prior, density_estimator="maf", show_progress_bars=False)
+    from torch.utils.tensorboard import SummaryWriter
+
+    logs = tempfile.mkdtemp(prefix="sbi-logs-")  # not ./sbi-logs in the checkout
+    inf = NPE(prior=prior, density_estimator="maf", show_progress_bars=False,
+              summary_writer=SummaryWriter(logs))
     t0 = time.perf_counter()
     inf.append_simulations(torch.tensor(np.array(theta), dtype=torch.float32),
                            torch.as_tensor(xs.reshape(len(xs), -1), dtype=torch.float32))
