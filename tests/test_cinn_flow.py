@@ -135,3 +135,24 @@ def test_identity_summary_refuses_other_sizes():
         h(torch.zeros(1, 5, 2), torch.tensor([5]))
     with pytest.raises(ValueError, match="summary must be one of"):
         make_summary("transformer", 4, 2, 8, 8)
+
+
+def test_training_skips_non_finite_steps_and_keeps_the_best_weights():
+    from asktell_cinn.estimator import _Amortizer
+    from asktell_cinn.training import train_flow
+
+    torch.manual_seed(0)
+    summary = make_summary("identity", 1, 2, 4, 4)
+    model = _Amortizer(summary, InvertibleNetwork(2, 2, n_blocks=2, hidden=8))
+    theta = torch.randn(64, 2)
+    x = (theta + 0.1 * torch.randn(64, 2))[:, None, :]
+    lengths = torch.ones(64, dtype=torch.long)
+    theta_bad = theta.clone()
+    theta_bad[5] = float("nan")  # every minibatch holding item 5 has a NaN loss
+    val = (theta[:16], x[:16], lengths[:16])
+    gen = torch.Generator().manual_seed(0)
+    res = train_flow(model, (theta_bad, x, lengths), val, generator=gen, batch_size=16,
+                     max_epochs=6, patience=6)
+    assert res.skipped_steps == 6  # one bad minibatch per epoch
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert res.best_loss < res.initial_loss
