@@ -231,6 +231,10 @@ class Controller:
                 t2 = perf()
                 opt.tell(values)
                 t3 = perf()
+                record = getattr(opt, "recorded_values", None)
+                if record is not None and getattr(evaluate, "output", "scalar") == "object":
+                    # tell() took objects (simulated data sets): keep the floats it derived
+                    values = record()
                 self._last_batch = xs
                 best_loss = self._best_loss()
                 tracker.update(best_loss)

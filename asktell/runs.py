@@ -46,6 +46,9 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
                 plot_convergence(run_dir, run_dir / "convergence.png")
             except ImportError as e:
                 log.warning("no convergence plot: %s", e)
+            report = getattr(ctl.optimiser, "write_report", None)
+            if report is not None:  # the method's own figures (a cINN's SBC and recovery plots)
+                report(run_dir)
     finally:
         close = getattr(ctl.evaluate, "close", None)
         if close is not None:

@@ -1,0 +1,182 @@
+"""Summary networks h_ψ(x) that embed a data set into a fixed-size vector, trained jointly with
+the invertible network (Radev et al. 2020, Sec. 3.3, doi:10.1109/TNNLS.2020.3042395).
+
+Every summary network takes a padded batch ``x`` of shape (n, M, *features)`` and the number of
+valid rows of each data set, ``lengths`` (n,), and returns (n, out_dim).
+
+* :class:`IdentitySummary`: the flattened data set (fixed size).
+* :class:`DeepSetSummary`: permutation-invariant pooling over iid observations, any number of
+  them (Zaheer et al. 2017, "Deep Sets", NeurIPS, arXiv:1703.06114).
+* :class:`LSTMSummary`: a recurrent network over a time series (Hochreiter & Schmidhuber 1997,
+  "Long short-term memory", Neural Computation 9(8), doi:10.1162/neco.1997.9.8.1735), as used
+  for the time-series models of Radev et al. (2020).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["SUMMARIES", "DeepSetSummary", "IdentitySummary", "LSTMSummary", "make_summary"]
+
+
+def _mlp(n_in: int, hidden: int, n_out: int, n_layers: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    w = n_in
+    for _ in range(n_layers):
+        layers += [nn.Linear(w, hidden), nn.ReLU()]
+        w = hidden
+    layers.append(nn.Linear(w, n_out))
+    return nn.Sequential(*layers)
+
+
+class IdentitySummary(nn.Module):
+    """The data set itself, flattened: ``h(x) = vec(x)`` (fixed-size data only).
+
+    Parameters
+    ----------
+    n_obs : int
+        Rows per data set.
+    n_features : int
+        Features per row.
+
+    Examples
+    --------
+    >>> h = IdentitySummary(2, 3)
+    >>> h(torch.ones(4, 2, 3), torch.full((4,), 2)).shape
+    torch.Size([4, 6])
+    """
+
+    def __init__(self, n_obs: int, n_features: int) -> None:
+        super().__init__()
+        self.n_obs, self.out_dim = int(n_obs), int(n_obs * n_features)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Flatten ``x`` (n, M, f) to (n, M·f)."""
+        if x.shape[1] != self.n_obs:
+            raise ValueError(
+                f"the identity summary takes data sets of {self.n_obs} rows, got {x.shape[1]}; "
+                "use summary='deepset' for a variable number of observations"
+            )
+        return x.reshape(x.shape[0], -1)
+
+
+class DeepSetSummary(nn.Module):
+    """Permutation-invariant summary of iid observations (Zaheer et al. 2017).
+
+    ``h(x) = ρ(p) + W p`` with ``p = [mean_i φ(x_i), mean_i x_i, log m]`` over the ``m`` valid
+    rows of each data set: any number of observations is accepted, padded rows are masked out.
+    The raw mean and ``log m`` let ρ see the first moment and the sample size directly, and the
+    linear path ``W`` keeps summaries that are linear in them exact.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per observation.
+    out_dim : int
+        Summary size.
+    hidden : int
+        Width of φ and ρ.
+
+    Examples
+    --------
+    >>> h = DeepSetSummary(2, out_dim=4, hidden=8)
+    >>> x = torch.randn(1, 5, 2)
+    >>> a = h(x, torch.tensor([5]))
+    >>> b = h(x[:, torch.randperm(5)], torch.tensor([5]))
+    >>> bool(torch.allclose(a, b, atol=1e-6))
+    True
+    """
+
+    def __init__(self, n_features: int, out_dim: int = 16, hidden: int = 64) -> None:
+        super().__init__()
+        self.out_dim = int(out_dim)
+        self.phi = _mlp(n_features, hidden, hidden)
+        self.rho = _mlp(hidden + n_features + 1, hidden, out_dim)
+        self.skip = nn.Linear(hidden + n_features + 1, out_dim, bias=False)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Pool over the valid rows of each padded data set."""
+        n, m = x.shape[0], x.shape[1]
+        mask = (torch.arange(m, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)
+        count = mask.sum(1, keepdim=True).clamp_min(1.0)
+        feat = self.phi(x.reshape(n * m, -1)).reshape(n, m, -1)
+        pooled = (feat * mask[..., None]).sum(1) / count
+        xmean = (x.reshape(n, m, -1) * mask[..., None]).sum(1) / count
+        z = torch.cat((pooled, xmean, torch.log(count)), dim=-1)
+        return self.rho(z) + self.skip(z)
+
+
+class LSTMSummary(nn.Module):
+    """A one-layer LSTM over a (possibly variable-length) time series; its last hidden state,
+    through a linear layer, is the summary.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step.
+    out_dim : int
+        Summary size.
+    hidden : int
+        LSTM width.
+
+    Examples
+    --------
+    >>> h = LSTMSummary(1, out_dim=4, hidden=8)
+    >>> h(torch.randn(3, 10, 1), torch.tensor([10, 7, 3])).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, n_features: int, out_dim: int = 16, hidden: int = 64) -> None:
+        super().__init__()
+        self.out_dim = int(out_dim)
+        self.lstm = nn.LSTM(n_features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden + 1, out_dim)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Run the LSTM to each series' last valid step."""
+        n, m = x.shape[0], x.shape[1]
+        x = x.reshape(n, m, -1)
+        if bool((lengths == m).all()):
+            _, (h, _) = self.lstm(x)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(
+                x, lengths.cpu().clamp_min(1), batch_first=True, enforce_sorted=False
+            )
+            _, (h, _) = self.lstm(packed)
+        logm = torch.log(lengths.to(x.dtype).clamp_min(1.0))[:, None]
+        return self.head(torch.cat((h[-1], logm), dim=-1))
+
+
+SUMMARIES = ("identity", "deepset", "lstm")
+
+
+def make_summary(kind: str, n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """Build the summary network named ``kind``.
+
+    Parameters
+    ----------
+    kind : {"identity", "deepset", "lstm"}
+        Which network.
+    n_obs, n_features : int
+        Rows per data set (the largest, for variable sizes) and features per row.
+    out_dim, hidden : int
+        Summary size and hidden width (ignored by ``"identity"``).
+
+    Returns
+    -------
+    torch.nn.Module
+        With an ``out_dim`` attribute.
+
+    Examples
+    --------
+    >>> make_summary("deepset", 10, 5, 8, 16).out_dim
+    8
+    """
+    if kind == "identity":
+        return IdentitySummary(n_obs, n_features)
+    if kind == "deepset":
+        return DeepSetSummary(n_features, out_dim, hidden)
+    if kind == "lstm":
+        return LSTMSummary(n_features, out_dim, hidden)
+    raise ValueError(f"summary must be one of {list(SUMMARIES)}, got {kind!r}")
