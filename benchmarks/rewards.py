@@ -88,11 +88,19 @@ def naive_joblib(smiles: list[str], n_jobs: int = 2) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def batches(n: int, seed: int = 0) -> tuple[list[str], list[str], list[str]]:
-    """(warm-up molecules, n distinct QM9 SMILES, n strings of which 30% are repeats)."""
-    from asktell_chem.datasets import load_qm9_smiles
+def batches(n: int, seed: int = 0, source: str | None = None,
+            ) -> tuple[list[str], list[str], list[str]]:
+    """(warm-up molecules, n distinct QM9 SMILES, n strings of which 30% are repeats).
 
-    qm9 = load_qm9_smiles()
+    ``source``: a SMILES file to draw from instead of full QM9 (``qm9pack``)."""
+    if source is None:
+        from asktell_chem.datasets import load_qm9_smiles
+
+        qm9 = load_qm9_smiles()
+    else:
+        from asktell_chem import load_smiles
+
+        qm9 = list(dict.fromkeys(load_smiles(source)))
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(qm9), size=n + 200, replace=False)
     warm = [qm9[i] for i in idx[:200]]
@@ -150,9 +158,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="4,000 molecules instead of 20,000")
     ap.add_argument("--n", type=int, default=None, help="molecules per batch")
+    ap.add_argument("--smiles", default=None,
+                    help="draw from this SMILES file instead of full QM9 (qm9pack)")
     args = ap.parse_args()
     n = args.n or (4000 if args.quick else 20000)
-    warm, unique, dup = batches(n)
+    warm, unique, dup = batches(n, source=args.smiles)
     naive_scores(warm)  # load the SA model
 
     results: dict[str, dict[str, float]] = {}
@@ -185,7 +195,8 @@ def main() -> None:
             f"{table}\n\nEach reward alone:\n\n{rate_table}")
     print(text)
     write_results(NAME, {"machine": machine_info(),
-                         "settings": {"n": n, "quick": args.quick, "seed": 0},
+                         "settings": {"n": n, "quick": args.quick, "seed": 0,
+                                      "smiles": args.smiles},
                          "results": results, "rates_per_second": rates, "goal": GOALS},
                   text, "Reward scoring: composite vs a naive loop")
 
