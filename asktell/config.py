@@ -191,16 +191,26 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
             raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
         _expect(source, f"run.{k}", v, RUN_KEYS[k], RUN_KEYS[k].__name__)
 
+    try:
+        StoppingRules.from_dict(config.get("stop", {}))
+    except (ValueError, TypeError) as e:
+        raise ConfigError(source, "stop", str(e)) from None
+
+    def named(section: str, family: str) -> Callable[..., Any]:
+        table = config[section]
+        if "name" not in table:
+            raise ConfigError(source, f"{section}.name",
+                              "missing; `asktell plugins` lists the names")
+        _expect(source, f"{section}.name", table["name"], str, "a string")
+        try:
+            return reg.get(family, table["name"])
+        except UnknownNameError as e:
+            raise ConfigError(source, f"{section}.name", str(e)) from None
+
     if "optimiser" not in config:
         raise ConfigError(source, "optimiser", "missing section [optimiser] (with name = ...)")
     opt = config["optimiser"]
-    if "name" not in opt:
-        raise ConfigError(source, "optimiser.name", "missing; `asktell plugins` lists the names")
-    _expect(source, "optimiser.name", opt["name"], str, "a string")
-    try:
-        factory = reg.get("optimiser", opt["name"])
-    except UnknownNameError as e:
-        raise ConfigError(source, "optimiser.name", str(e)) from None
+    factory = named("optimiser", "optimiser")
     kwargs = {k: v for k, v in opt.items() if k != "name"}
     if "boundaries" in config:
         kwargs["boundaries"] = None
@@ -230,18 +240,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
                 raise ConfigError(source, other, f"[reward] scores batches itself: give "
                                   f"[reward] or [{other}], not both")
         rew = config["reward"]
-        if "name" not in rew:
-            raise ConfigError(source, "reward.name", "missing; `asktell plugins` lists the names")
-        _expect(source, "reward.name", rew["name"], str, "a string")
-        try:
-            rfactory = reg.get("reward", rew["name"])
-        except UnknownNameError as e:
-            raise ConfigError(source, "reward.name", str(e)) from None
-        _check_kwargs(source, "reward", rfactory, {k: v for k, v in rew.items() if k != "name"})
-        try:
-            StoppingRules.from_dict(config.get("stop", {}))
-        except (ValueError, TypeError) as e:
-            raise ConfigError(source, "stop", str(e)) from None
+        _check_kwargs(source, "reward", named("reward", "reward"),
+                      {k: v for k, v in rew.items() if k != "name"})
         return config
     if "problem" not in config:
         raise ConfigError(source, "problem",
@@ -250,12 +250,7 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     if ("name" in prob) == ("callable" in prob):
         raise ConfigError(source, "problem", "give exactly one of name = ... or callable = ...")
     if "name" in prob:
-        _expect(source, "problem.name", prob["name"], str, "a string")
-        try:
-            pfactory = reg.get("problem", prob["name"])
-        except UnknownNameError as e:
-            raise ConfigError(source, "problem.name", str(e)) from None
-        _check_kwargs(source, "problem", pfactory,
+        _check_kwargs(source, "problem", named("problem", "problem"),
                       {k: v for k, v in prob.items() if k != "name"})
     else:
         _expect(source, "problem.callable", prob["callable"], str, '"module:attribute"')
@@ -272,11 +267,6 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
 
     cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
     _check_kwargs(source, "evaluator", cls, {k: v for k, v in ev.items() if k != "name"})
-
-    try:
-        StoppingRules.from_dict(config.get("stop", {}))
-    except (ValueError, TypeError) as e:
-        raise ConfigError(source, "stop", str(e)) from None
     return config
 
 

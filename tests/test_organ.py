@@ -199,10 +199,11 @@ progress = false
 def test_toml_run_with_a_reward_section_is_killed_and_resumed(tmp_path):
     import os
     import signal
-    import sqlite3
     import subprocess
     import sys
     import time
+
+    from test_runs import _count as count
 
     from asktell import serialization
     from asktell.store import RunStore
@@ -212,15 +213,6 @@ def test_toml_run_with_a_reward_section_is_killed_and_resumed(tmp_path):
     cfg.write_text(CONFIG.format(train=train, n=16))
     ref = asktell.run(cfg, out=tmp_path / "ref", progress=False)
     assert ref.iterations == 16
-
-    def count(d):
-        try:
-            con = sqlite3.connect(f"file:{d / 'run.sqlite'}?mode=ro", uri=True, timeout=1)
-            n = con.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
-            con.close()
-            return n
-        except sqlite3.Error:
-            return 0
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "asktell.cli", "run", str(cfg), "--out",
