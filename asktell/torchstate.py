@@ -50,7 +50,14 @@ def generator_state(gen: torch.Generator) -> np.ndarray:
 def generator_from_state(state: Any, device: str | torch.device = "cpu") -> torch.Generator:
     """A torch generator on ``device`` restored from :func:`generator_state`."""
     gen = torch.Generator(device=device)
-    gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8).copy()))
+    try:
+        gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8).copy()))
+    except RuntimeError as e:
+        raise ValueError(
+            f"the saved random-generator state does not fit a {torch.device(device).type} "
+            f"generator (a state saved on another device type cannot continue the same random "
+            f"stream): {e}"
+        ) from None
     return gen
 
 

@@ -1,4 +1,4 @@
-"""Checks shared by the RBM modules: 0/1 input, devices, generator states."""
+"""The 0/1 input check shared by the RBM modules."""
 
 from __future__ import annotations
 
@@ -7,30 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["as_binary", "generator_from_state", "generator_state", "resolve_device"]
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """The torch device named by ``device`` (``None`` means the CPU).
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ValueError
-        If CUDA is asked for and not available.
-    """
-    dev = torch.device("cpu" if device is None else device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(dev)!r} asked for, but torch sees no CUDA device")
-    return dev
+__all__ = ["as_binary"]
 
 
 def as_binary(
@@ -97,21 +74,3 @@ def as_binary(
             f"{name} must hold only 0 and 1; got {float(t[idx])} at index {idx}"
         )
     return t
-
-
-def generator_state(gen: torch.Generator) -> np.ndarray:
-    """The state of a torch generator as a uint8 numpy array (plain data)."""
-    return gen.get_state().cpu().numpy().copy()
-
-
-def generator_from_state(state: np.ndarray, device: torch.device) -> torch.Generator:
-    """A torch generator on ``device`` restored from :func:`generator_state`."""
-    gen = torch.Generator(device=device)
-    try:
-        gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8).copy()))
-    except RuntimeError as e:
-        raise ValueError(
-            f"the saved random-generator state does not fit a {device.type} generator (a state "
-            f"saved on another device type cannot continue the same random stream): {e}"
-        ) from None
-    return gen

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._binary import as_binary, generator_from_state, generator_state, resolve_device
+from asktell.torchstate import generator_from_state, generator_state, resolve_device
+
+from ._binary import as_binary
 from .ais import LogPartition, ais_log_partition
 from .exact import MAX_EXACT_UNITS, exact_log_partition
 
