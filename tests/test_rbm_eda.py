@@ -19,13 +19,6 @@ from asktell_rbm.selection import tournament, truncation
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 EDA_VARIANTS = [
     {},

@@ -13,14 +13,6 @@ from asktell import serialization
 from asktell_rbm import BernoulliRBM, ais_log_partition, exact_log_partition, load_digits_binary
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def all_states(n):
     return np.array(list(itertools.product([0, 1], repeat=n)), dtype=float)
 
