@@ -96,6 +96,26 @@ def run_one(job: tuple[str, int, int, str, bool, dict[str, Any]]) -> dict[str, A
     return result
 
 
+def goal(summary: dict[str, Any], train_intdiv: float) -> dict[str, Any]:
+    """The issue's quality goals for ORGAN (validity and novelty runs), and whether met."""
+    v, n = summary.get("organ/validity", {}), summary.get("organ/novelty", {})
+    checks = {
+        "validity reward >= 0.80": v.get("reward_end_mean", 0) >= GOALS["validity_reward"],
+        "novelty reward >= 0.75": n.get("reward_end_mean", 0) >= GOALS["novelty_reward"],
+        "unique@1k >= 0.95": min(v.get("final_unique@1000", 0), n.get("final_unique@1000", 0))
+        >= GOALS["unique@1k"],
+        "IntDiv within 0.03 of the training set": max(
+            abs(train_intdiv - v.get("final_IntDiv", 0)),
+            abs(train_intdiv - n.get("final_IntDiv", 0))) <= GOALS["intdiv_gap"],
+        "< 1% at max length": max(v.get("final_truncated", 1), n.get("final_truncated", 1))
+        < GOALS["truncated"],
+    }
+    sa = summary.get("sa-organ/novelty", {}).get("reward_end_mean", 0)
+    checks["SA-ORGAN >= ORGAN on novelty"] = sa >= n.get("reward_end_mean", 1)
+    text = "; ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in checks.items())
+    return {"text": text, "met": all(checks.values()), "checks": checks}
+
+
 def main() -> None:
     """Run the reproduction and write its results."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,7 +205,7 @@ def main() -> None:
     write_results(NAME, {"machine": machine_info() | {"gpu": gpu},
                          "settings": vars(args) | {"quick": False},
                          "summary": summary, "runs": results, "train_intdiv": train_intdiv,
-                         "goal": GOALS, "wall_s": wall},
+                         "goals": GOALS, "goal": goal(summary, train_intdiv), "wall_s": wall},
                   text, "ORGAN and SA-ORGAN on QM9 5k")
 
 
