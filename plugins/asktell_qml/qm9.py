@@ -323,7 +323,7 @@ def load_qm9(*, cache: bool = True) -> QM9Data:
     Parameters
     ----------
     cache : bool
-        Read and write the parsed arrays in :func:`cache_dir` (``qm9-v1.npz``, about 20 MB).
+        Read and write the parsed arrays in :func:`cache_dir` (``qm9-v1.npz``, about 57 MB).
         The first load parses the CSV files (tens of seconds); a cached load takes about a
         second. The cache is written to a temporary file and renamed, so a killed run never
         leaves a truncated cache; an unreadable cache is parsed again and replaced.
