@@ -16,14 +16,6 @@ from asktell_cinn.diagnostics import diagnose, passes  # noqa: E402
 SMALL = dict(n_blocks=2, hidden=8, summary_dim=4, summary_hidden=8, max_epochs=2, patience=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: torch's intra-op threads only slow these small networks down."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_registered_in_both_families():
     assert isinstance(asktell.create("cinn", simulator="two-moons", **SMALL), CINN)

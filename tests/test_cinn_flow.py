@@ -18,15 +18,6 @@ from asktell_cinn import (  # noqa: E402
 from asktell_cinn.coupling import soft_clamp  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: torch's intra-op threads only slow these small networks down."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _randomise(module, seed=0, scale=0.5):
     """Give every parameter random values so the map is far from the identity."""
     g = torch.Generator().manual_seed(seed)

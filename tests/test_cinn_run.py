@@ -22,15 +22,6 @@ SMALL = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_example_runs_writes_report_and_resumes(tmp_path, monkeypatch):
     from asktell_cinn import report

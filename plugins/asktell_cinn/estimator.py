@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from asktell.protocol import Optimiser
+from asktell.torchstate import load_module, module_state, resolve_device
 
-from ._torch import module_from_numpy, module_to_numpy, resolve_device, torch_generator
 from .data import as_dataset, pad_datasets
 from .network import InvertibleNetwork
 from .priors import Prior, make_prior
@@ -399,7 +399,8 @@ class CINN(Optimiser):
             tr_idx, va_idx = np.flatnonzero(~val), np.flatnonzero(val)
         train = self._tensors(self._theta[tr_idx], self._x[tr_idx], self._lengths[tr_idx])
         valid = self._tensors(self._theta[va_idx], self._x[va_idx], self._lengths[va_idx])
-        gen = torch_generator(int(self._rng.integers(2**63)))
+        gen = torch.Generator(device="cpu")  # all torch randomness on the CPU: device-independent
+        gen.manual_seed(int(self._rng.integers(2**63)))
         result = train_flow(
             self._model, train, valid, generator=gen, lr=self.warm_lr if warm else self.lr,
             batch_size=self.train_batch_size,
@@ -565,7 +566,7 @@ class CINN(Optimiser):
             "x_mean": self._x_mean,
             "x_std": self._x_std,
             "arch": self._arch,
-            "weights": None if self._model is None else module_to_numpy(self._model),
+            "weights": None if self._model is None else module_state(self._model),
             "history": self._history,
             "truncation": self._truncation,
             "sample_rng": self._sample_rng.bit_generator.state,
@@ -584,7 +585,7 @@ class CINN(Optimiser):
             self._model = None
         else:
             self._model = self._make_model()
-            module_from_numpy(self._model, state["weights"])
+            load_module(self._model, state["weights"])
             self._model.eval()
         self._history = [dict(h) for h in state["history"]]
         tr = state["truncation"]
