@@ -204,9 +204,7 @@ def test_toml_run_with_a_reward_section_is_killed_and_resumed(tmp_path):
     import time
 
     from test_runs import _count as count
-
-    from asktell import serialization
-    from asktell.store import RunStore
+    from test_runs import assert_same_batches
 
     train = "[" + ", ".join(f'"{s}"' for s in TRAIN[:60]) + "]"
     cfg = tmp_path / "organ.toml"
@@ -226,13 +224,7 @@ def test_toml_run_with_a_reward_section_is_killed_and_resumed(tmp_path):
     n_before = count(killed)
     assert 4 <= n_before < 16, n_before
     asktell.resume(killed, progress=False)
-    with RunStore.open(tmp_path / "ref", readonly=True) as a, \
-            RunStore.open(killed, readonly=True) as b:
-        ba, bb = list(a.batches()), list(b.batches())
-        assert [x.iteration for x in bb] == list(range(1, 17))
-        for x, y in zip(ba, bb):
-            assert serialization.plain_equal(x.candidates, y.candidates), x.iteration
-            assert np.array_equal(x.values, y.values)
+    assert_same_batches(tmp_path / "ref", killed, 16)
 
 
 def test_write_report(tmp_path):

@@ -184,6 +184,18 @@ def _count(run_dir):
         return 0
 
 
+def assert_same_batches(ref, other, n):
+    """The two run directories hold the same n told batches: candidates, values, restarts."""
+    with RunStore.open(ref, readonly=True) as a, RunStore.open(other, readonly=True) as b:
+        ba, bb = list(a.batches()), list(b.batches())
+    assert [x.iteration for x in bb] == list(range(1, n + 1))
+    for x, y in zip(ba, bb):
+        assert serialization.plain_equal(x.candidates, y.candidates), x.iteration
+        assert np.array_equal(x.values, y.values)
+        assert x.restart == y.restart
+    return bb
+
+
 @pytest.mark.parametrize("optimiser", list(OPTIMISERS))
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, optimiser):
     if optimiser.startswith("cmaes"):
@@ -208,14 +220,8 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, optimiser):
         assert s.get_meta("status") == "running"  # it never got to say otherwise
     # resume with the fast objective: same evaluations, not repeated
     assert main(["resume", str(killed), "--no-progress"]) == 0
-    with RunStore.open(tmp_path / "ref", readonly=True) as a, \
-            RunStore.open(killed, readonly=True) as b:
-        ba, bb = list(a.batches()), list(b.batches())
-        assert [x.iteration for x in bb] == list(range(1, 41))
-        for x, y in zip(ba, bb):
-            assert serialization.plain_equal(x.candidates, y.candidates), x.iteration
-            assert np.array_equal(x.values, y.values)
-            assert x.restart == y.restart
+    bb = assert_same_batches(tmp_path / "ref", killed, 40)
+    with RunStore.open(killed, readonly=True) as b:
         assert b.get_meta("status") == "finished"
         if optimiser == "cmaes-bipop":
             restarts = [x.restart for x in bb]
