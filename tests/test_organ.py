@@ -13,7 +13,6 @@ from asktell_chem import qm9_5k  # noqa: E402
 from asktell_organ import ORGAN, SAORGAN, SmilesGenerator, rollout  # noqa: E402
 from asktell_organ.generator import EOS, PAD  # noqa: E402
 
-torch.set_num_threads(1)
 TRAIN = qm9_5k()[:500]
 TINY = dict(embedding_dim=8, hidden_dim=16, batch_size=8, rollouts=2, pretrain_epochs=1,
             d_pretrain_rounds=1, d_samples=16)
@@ -237,3 +236,11 @@ def test_write_report(tmp_path):
     lines = (tmp_path / "generator_history.csv").read_text().splitlines()
     assert lines[0].startswith("step,objective") and len(lines) == 2
     assert (tmp_path / "reward_curves.png").stat().st_size > 1000
+
+
+def test_duplicate_penalty_within_each_group():
+    # group 0: three sequences, two distinct -> fraction 2/3, divided by each row's count
+    tokens = np.array([[5, 6, 2, 0], [5, 6, 2, 0], [7, 2, 0, 0], [5, 6, 2, 0], [7, 2, 0, 0]])
+    groups = np.array([0, 0, 0, 1, 1])
+    np.testing.assert_allclose(ORGAN._duplicate_weights(tokens, groups),
+                               [1 / 3, 1 / 3, 2 / 3, 1.0, 1.0])

@@ -390,14 +390,17 @@ class ORGAN(Optimiser):
                        "roll_prefix": roll_prefix}
         return tuple(asked)
 
-    def _duplicate_weights(self, smiles: list[str], groups: np.ndarray) -> np.ndarray:
-        """ORGAN's fraction_unique / count_in_batch within each group of sequences."""
-        _, codes = np.unique(np.array(smiles, dtype=object), return_inverse=True)
+    @staticmethod
+    def _duplicate_weights(tokens: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """ORGAN's fraction_unique / count_in_batch within each group of sequences; equal
+        token rows are equal strings, so no decoding is needed."""
+        _, codes = np.unique(tokens, axis=0, return_inverse=True)
+        codes = codes.reshape(-1)
         key = groups * (codes.max() + 1) + codes
-        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        _, first, inv, counts = np.unique(key, return_index=True, return_inverse=True,
+                                          return_counts=True)
         group_size = np.bincount(groups)
-        distinct = np.bincount(groups[np.unique(key, return_index=True)[1]],
-                               minlength=len(group_size))
+        distinct = np.bincount(groups[first], minlength=len(group_size))
         return (distinct / group_size)[groups] / counts[inv]
 
     def _tell(self, losses: np.ndarray) -> None:
@@ -412,8 +415,7 @@ class ORGAN(Optimiser):
             k = np.arange(len(b["roll_seq"])) % n_roll
             groups = np.concatenate([np.zeros(B, dtype=np.int64),
                                      1 + (b["roll_prefix"] - 1) * n_roll + k])
-            smiles = self._decode(torch.as_tensor(b["tokens"]))
-            r_obj = r_obj * self._duplicate_weights(smiles, groups)
+            r_obj = r_obj * self._duplicate_weights(b["tokens"], groups)
         tokens = torch.as_tensor(b["tokens"], device=self.device)
         if self.lam > 0:
             self.discriminator.eval()

@@ -59,7 +59,6 @@ def rollout(policy: SmilesGenerator, seqs: torch.Tensor, lengths: torch.Tensor, 
         Randomness.
     """
     dev = seqs.device
-    b = seqs.shape[0]
     longest = int(lengths.max())
     states, logits = policy.prefix_states(seqs, upto=max(longest - 1, 0))
     # rows: (sequence, prefix length) pairs with 1 <= t < length, each repeated n times
@@ -87,5 +86,4 @@ def rollout(policy: SmilesGenerator, seqs: torch.Tensor, lengths: torch.Tensor, 
         seqs[seq_idx], PAD))
     out_lengths, truncated = policy.complete(out, prefix.clone(), state, row_logits, max_length,
                                              generator)
-    del b
     return Rollouts(out, out_lengths, truncated, seq_idx, prefix)
