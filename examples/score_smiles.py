@@ -47,10 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=len(smiles), unit="mol", disable=not sys.stderr.isatty()) as bar:
         for a in range(0, len(smiles), args.chunk):
             batch = smiles[a:a + args.chunk]
-            values[a:a + len(batch)] = reward(batch)
-            if names:  # the reward keeps its last batch's canonical SMILES; properties are cached
-                raw[a:a + len(batch)] = inner.properties(batch)
+            if names:  # score once: raw properties, then the reward made from them
+                props = inner.properties(batch)
+                raw[a:a + len(batch)] = props
                 canonical[a:a + len(batch)] = [c or "" for c in inner.canonical]
+                vals = inner.values(props)
+                if reward is not inner:
+                    vals = reward.penalise(batch, vals)
+            else:
+                vals = reward(batch)
+            values[a:a + len(batch)] = vals
             bar.update(len(batch))
     if hasattr(reward, "close"):
         reward.close()

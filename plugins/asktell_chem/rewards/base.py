@@ -268,10 +268,12 @@ class Reward:
             Rewards in [0, 1] (0 for an invalid SMILES), or the raw property with ``raw=True``
             (NaN for an invalid SMILES).
         """
-        raw = self.properties(smiles)
-        if self.raw:
-            return raw[:, 0].copy()
-        return self.combine(raw)
+        return self.values(self.properties(smiles))
+
+    def values(self, raw: np.ndarray) -> np.ndarray:
+        """What :meth:`__call__` returns, from raw term values (n, n_terms) that
+        :meth:`properties` gave: the raw property with ``raw=True``, else :meth:`combine`."""
+        return raw[:, 0].copy() if self.raw else self.combine(raw)
 
     def combine(self, raw: np.ndarray) -> np.ndarray:
         """Normalise raw term values (n, n_terms) and combine them into rewards (n,)."""

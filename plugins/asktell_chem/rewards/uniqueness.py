@@ -67,7 +67,10 @@ class Uniqueness:
     def __call__(self, smiles: Iterable[str]) -> np.ndarray:
         """Score the batch with the wrapped reward, then apply the duplicate penalty."""
         items = check_smiles(smiles)
-        values = np.asarray(self.reward(items), dtype=float)
+        return self.penalise(items, np.asarray(self.reward(items), dtype=float))
+
+    def penalise(self, items: list[str], values: np.ndarray) -> np.ndarray:
+        """Apply the penalty to values the wrapped reward has just given ``items``."""
         if len(items) == 0:
             return values
         _, inverse, counts = np.unique(self.keys(items), return_inverse=True,
