@@ -32,6 +32,7 @@ ORDER = [
     ("gpu_cinn", "cINN on a GPU"),
     ("organ_speed", "ORGAN speed (CPU and GPU)"),
     ("organ_qm9", "ORGAN and SA-ORGAN on QM9 5k"),
+    ("organ_ablation", "ORGAN: each departure from the paper alone"),
 ]
 
 INTRO = """# Benchmarks

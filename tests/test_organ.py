@@ -11,7 +11,7 @@ import asktell  # noqa: E402
 from asktell.testing import check_optimiser  # noqa: E402
 from asktell_chem import qm9_5k  # noqa: E402
 from asktell_organ import ORGAN, SAORGAN, SmilesGenerator, rollout  # noqa: E402
-from asktell_organ.generator import EOS, PAD  # noqa: E402
+from asktell_organ.generator import BOS, EOS, PAD  # noqa: E402
 
 TRAIN = qm9_5k()[:500]
 TINY = dict(embedding_dim=8, hidden_dim=16, batch_size=8, rollouts=2, pretrain_epochs=1,
@@ -102,6 +102,34 @@ def test_policy_gradient_raises_the_frequency_of_a_rewarded_token():
         g.tell(n_fraction(xs))
     after = n_fraction(g.sample(400)).mean()
     assert after > before + 0.05, (before, after)
+
+
+def test_kl_penalty_keeps_the_generator_near_the_pretrained_one():
+    def n_fraction(smiles):
+        return np.array([s.count("N") / max(len(s), 1) for s in smiles])
+
+    def kl_to_prior(g):  # KL(G_θ ‖ G_MLE) per sequence on fresh samples, exact per position
+        seqs, lengths, _ = g.generator.sample(200, g.max_length, torch.Generator().manual_seed(0))
+        bos = torch.full((200, 1), BOS, dtype=seqs.dtype)
+        inputs = torch.cat([bos, seqs[:, :-1]], 1)
+        with torch.no_grad():
+            lp, lq = g.generator(inputs).log_softmax(-1), g.prior(inputs).log_softmax(-1)
+        mask = torch.arange(seqs.shape[1])[None] < lengths[:, None]
+        return float(((lp.exp() * (lp - lq)).sum(-1) * mask).sum() / 200)
+
+    drift = {}
+    for beta in (0.0, 1.0):
+        g = tiny(objective_weight=1.0, lr=0.02, seed=4, batch_size=32, kl_weight=beta)
+        for _ in range(15):
+            xs = g.ask()
+            g.tell(n_fraction(xs))
+        drift[beta] = kl_to_prior(g)
+        if beta:
+            assert g.history[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # starts at the prior
+            assert g.history[-1]["kl"] > 0
+    assert drift[1.0] < 0.5 * drift[0.0], drift
+    with pytest.raises(ValueError, match="kl_weight must be a finite number >= 0"):
+        tiny(kl_weight=-1.0)
 
 
 def _weights(opt):

@@ -11,10 +11,14 @@ References
    Policy Gradient. AAAI-17, 2852–2858. arXiv:1609.05473.
 .. [SAGAN] Zhang, Goodfellow, Metaxas & Odena (2019). Self-Attention Generative Adversarial
    Networks. ICML. arXiv:1805.08318 (the attention block of the SA-ORGAN variant).
+.. [KL] Jaques, Gu, Bahdanau, Hernández-Lobato, Turner & Eck (2017). Sequence Tutor:
+   Conservative Fine-Tuning of Sequence Generation Models with KL-control. ICML, PMLR 70,
+   1645–1654. arXiv:1611.02796 (the KL penalty towards the pretrained generator).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from collections.abc import Sequence
@@ -48,12 +52,12 @@ log = logging.getLogger(__name__)
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(embedding_dim=32, hidden_dim=32, pretrain_epochs=240, early_stopping=False,
                   discriminator="organ", rollouts=16, objective_weight=0.5, batch_size=64,
-                  lr=1e-3, baseline=False, d_pretrain_rounds=50, d_every=4, d_epochs=3,
-                  d_samples=None),
+                  lr=1e-3, baseline=False, kl_weight=0.0, d_pretrain_rounds=50, d_every=4,
+                  d_epochs=3, d_samples=None),
     "default": dict(embedding_dim=64, hidden_dim=256, pretrain_epochs=40, early_stopping=True,
                     discriminator="small", rollouts=16, objective_weight=0.5, batch_size=64,
-                    lr=1e-3, baseline=True, d_pretrain_rounds=2, d_every=1, d_epochs=1,
-                    d_samples=256),
+                    lr=1e-3, baseline=True, kl_weight=0.1, d_pretrain_rounds=2, d_every=1,
+                    d_epochs=1, d_samples=256),
 }
 
 
@@ -98,9 +102,17 @@ class ORGAN(Optimiser):
     lr : float
         Adam learning rate of the generator (pretraining and policy gradient).
     baseline : bool
-        Subtract the batch mean of Q at each position (variance reduction; not in ORGAN).
+        Subtract the batch mean of Q at each position (variance reduction; not in ORGAN; on in
+        the default preset).
     grad_clip : float
         Gradient-norm clip of the policy-gradient step (SeqGAN: 5).
+    kl_weight : float
+        β of a KL penalty towards the pretrained generator [KL]_: the policy-gradient loss gets
+        β·Σ_t KL(G_θ(· | Y_{1:t−1}) ‖ G_MLE(· | Y_{1:t−1})), exact over the vocabulary at each
+        position of the batch, so the generator keeps the diversity it learned by maximum
+        likelihood (not in ORGAN; the default preset uses 0.1, "paper" 0).
+    entropy_weight : float
+        Weight of an entropy bonus, −w·Σ_t H(G_θ(· | Y_{1:t−1})) in the loss (not in ORGAN).
     pretrain_epochs : int
         Maximum-likelihood epochs.
     early_stopping : bool
@@ -158,6 +170,8 @@ class ORGAN(Optimiser):
         lr: float | None = None,
         baseline: bool | None = None,
         grad_clip: float = 5.0,
+        kl_weight: float | None = None,
+        entropy_weight: float = 0.0,
         pretrain_epochs: int | None = None,
         early_stopping: bool | None = None,
         validation_fraction: float = 0.1,
@@ -181,7 +195,7 @@ class ORGAN(Optimiser):
         cfg = dict(PRESETS[preset])
         given = dict(objective_weight=objective_weight, embedding_dim=embedding_dim,
                      hidden_dim=hidden_dim, batch_size=batch_size, rollouts=rollouts, lr=lr,
-                     baseline=baseline, pretrain_epochs=pretrain_epochs,
+                     baseline=baseline, kl_weight=kl_weight, pretrain_epochs=pretrain_epochs,
                      early_stopping=early_stopping, discriminator=discriminator,
                      d_pretrain_rounds=d_pretrain_rounds, d_every=d_every, d_epochs=d_epochs)
         cfg.update({k: v for k, v in given.items() if v is not None})
@@ -199,6 +213,9 @@ class ORGAN(Optimiser):
         if cfg["discriminator"] not in ("small", "organ"):
             raise ValueError(f"discriminator must be 'small' or 'organ', got "
                              f"{cfg['discriminator']!r}")
+        for key, v in (("kl_weight", cfg["kl_weight"]), ("entropy_weight", entropy_weight)):
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                raise ValueError(f"{key} must be a finite number >= 0, got {v!r}")
         if not 0.0 <= rollout_update <= 1.0:
             raise ValueError(f"rollout_update must be in [0, 1], got {rollout_update}")
         if not 0.0 <= validation_fraction < 1.0:
@@ -206,6 +223,7 @@ class ORGAN(Optimiser):
         self.cfg = cfg
         self.lam = 1.0 - lam_r  # weight of D
         self.rollout_update, self.grad_clip = float(rollout_update), float(grad_clip)
+        self.kl_weight, self.entropy_weight = float(cfg["kl_weight"]), float(entropy_weight)
         self.validation_fraction, self.patience = float(validation_fraction), int(patience)
         self.d_lr, self.d_l2 = float(d_lr), float(d_l2)
         self.duplicate_penalty = bool(duplicate_penalty)
@@ -247,7 +265,9 @@ class ORGAN(Optimiser):
                                                num_layers, attention=self.attention)
             filters = SMALL_FILTERS if cfg["discriminator"] == "small" else ORGAN_FILTERS
             self.discriminator = CNNDiscriminator(vocab, 64, filters)
-        for m in (self.generator, self.rollout_net, self.discriminator):
+        # the generator as maximum likelihood left it: the anchor of the KL penalty
+        self.prior = copy.deepcopy(self.generator).requires_grad_(False)
+        for m in (self.generator, self.rollout_net, self.prior, self.discriminator):
             m.to(self.device)
         self.rollout_net.load_state_dict(self.generator.state_dict())
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["lr"])
@@ -316,6 +336,7 @@ class ORGAN(Optimiser):
         if best_state is not None:
             load_module(self.generator, best_state)
         self.rollout_net.load_state_dict(self.generator.state_dict())
+        self.prior.load_state_dict(self.generator.state_dict())
         if self.lam > 0:
             for _ in range(cfg["d_pretrain_rounds"]):
                 self.train_discriminator()
@@ -440,10 +461,27 @@ class ORGAN(Optimiser):
             q = np.where(mask, q - (q * mask).sum(0) / counts, 0.0)
         self.generator.train()
         seqs = tokens[:B]
-        logp = self.generator.log_probs(seqs)
+        inputs = torch.cat([torch.full((B, 1), BOS, dtype=seqs.dtype, device=self.device),
+                            seqs[:, :-1]], dim=1)
+        logp_all = self.generator(inputs).log_softmax(-1)  # (B, T, V)
+        logp = logp_all.gather(-1, seqs.unsqueeze(-1)).squeeze(-1)
         adv = torch.as_tensor(q, dtype=logp.dtype, device=self.device)
         m = torch.as_tensor(mask, device=self.device)
         loss = -(adv * logp * m).sum() / B
+        extra: dict[str, float] = {}
+        if self.kl_weight > 0 or self.entropy_weight > 0:
+            p = logp_all.exp()
+            if self.kl_weight > 0:
+                self.prior.eval()
+                with torch.no_grad():
+                    prior = self.prior(inputs).log_softmax(-1)
+                kl = ((p * (logp_all - prior)).sum(-1) * m).sum() / B
+                loss = loss + self.kl_weight * kl
+                extra["kl"] = kl.item()
+            if self.entropy_weight > 0:
+                ent = (-(p * logp_all).sum(-1) * m).sum() / B
+                loss = loss - self.entropy_weight * ent
+                extra["entropy"] = ent.item()
         self.g_opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.grad_clip)
@@ -456,7 +494,7 @@ class ORGAN(Optimiser):
         entry = {"step": self.steps, "objective": float(r_obj[:B].mean()),
                  "discriminator": float(d[:B].mean()), "reward": float(total[:B].mean()),
                  "valid": self._valid_fraction(b["tokens"][:B], b["truncated"][:B]),
-                 "truncated": float(b["truncated"][:B].mean())}
+                 "truncated": float(b["truncated"][:B].mean()), **extra}
         if self.lam > 0 and self.steps % cfg["d_every"] == 0:
             entry["d_loss"] = self.train_discriminator()
         self.history.append(entry)
@@ -528,6 +566,7 @@ class ORGAN(Optimiser):
             "steps": self.steps,
             "generator": module_state(self.generator),
             "rollout": module_state(self.rollout_net),
+            "prior": module_state(self.prior),
             "discriminator": module_state(self.discriminator),
             "g_opt": optimizer_state(self.g_opt),
             "d_opt": optimizer_state(self.d_opt),
@@ -544,6 +583,7 @@ class ORGAN(Optimiser):
                              "with the same training set or tokenizer")
         load_module(self.generator, state["generator"])
         load_module(self.rollout_net, state["rollout"])
+        load_module(self.prior, state["prior"])
         load_module(self.discriminator, state["discriminator"])
         load_optimizer(self.g_opt, state["g_opt"])
         load_optimizer(self.d_opt, state["d_opt"])
