@@ -27,6 +27,7 @@ ORDER = [
     ("gpu_qml", "QML on a GPU"),
     ("rbm_digits", "RBM on binarised digits against scikit-learn"),
     ("rbm_eda", "RBM-EDA against UMDA on IOH bit-string problems"),
+    ("rbm_eda_scaling", "RBM-EDA on trap-5 at n = 100: scaling from n = 50"),
     ("gpu_rbm", "RBM on a GPU"),
     ("cinn_gaussian", "cINN against sbi and BayesFlow"),
     ("gpu_cinn", "cINN on a GPU"),

@@ -26,6 +26,7 @@ BENCHMARKS = (
     "organ_speed",
     "rbm_digits",
     "rbm_eda",
+    "rbm_eda_scaling",
     "qml_speed",
 )
 
