@@ -76,14 +76,16 @@ def check_trap_matches_ioh() -> None:
         assert np.allclose(ours, theirs), "asktell_rbm.Trap differs from IOH F24"
 
 
-def one_run(algo: str, pid: int, n: int, N: int, seed: int, optimum: float | None,
-            max_generations: int, patience: int) -> dict[str, Any]:
-    torch.set_num_threads(1)
-    from asktell_rbm import RBMEDA, UMDA, Trap
+def drive(opt: Any, f: Any, optimum: float | None, max_generations: int, patience: int,
+          on_generation: Any = None) -> dict[str, Any]:
+    """Run ``opt`` on the batch problem ``f`` until the optimum, convergence (``opt.stop()``),
+    ``patience`` generations without improvement or ``max_generations``.
 
-    f = IOHBatch(pid, n, optimum)
-    opt = (RBMEDA(n_bits=n, popsize=N, seed=seed, **RBM_EDA) if algo == "rbm-eda"
-           else UMDA(n_bits=n, popsize=N, seed=seed, **UMDA_OPTS))
+    ``on_generation(opt, values, ask_s, tell_s)`` is called after every generation. Returns
+    the fields every run record shares: success, evaluations (to the optimum on success), best
+    value, generations, the reason it ended, wall seconds and the median ask/tell seconds per
+    generation (the first generation left out).
+    """
     t_ask, t_tell = [], []
     best, since, evals_to_opt = -np.inf, 0, None
     t0 = time.perf_counter()
@@ -98,6 +100,8 @@ def one_run(algo: str, pid: int, n: int, N: int, seed: int, optimum: float | Non
         d = time.perf_counter()
         t_ask.append(b - a)
         t_tell.append(d - c)
+        if on_generation is not None:
+            on_generation(opt, vals, b - a, d - c)
         if opt.fbest() > best + 1e-12:
             best, since = opt.fbest(), 0
         else:
@@ -111,14 +115,25 @@ def one_run(algo: str, pid: int, n: int, N: int, seed: int, optimum: float | Non
         if since >= patience:
             reason = "stagnation"
             break
-    out = {
-        "algo": algo, "problem": f.name, "pid": pid, "n": n, "N": N, "seed": seed,
+    return {
         "success": evals_to_opt is not None, "evaluations": opt.evaluations,
         "evaluations_to_optimum": evals_to_opt, "best": opt.fbest(),
         "generations": opt.iterations, "reason": reason, "seconds": time.perf_counter() - t0,
         "median_ask_s": median(t_ask[1:]) if len(t_ask) > 1 else None,
         "median_tell_s": median(t_tell[1:]) if len(t_tell) > 1 else None,
     }
+
+
+def one_run(algo: str, pid: int, n: int, N: int, seed: int, optimum: float | None,
+            max_generations: int, patience: int) -> dict[str, Any]:
+    torch.set_num_threads(1)
+    from asktell_rbm import RBMEDA, UMDA, Trap
+
+    f = IOHBatch(pid, n, optimum)
+    opt = (RBMEDA(n_bits=n, popsize=N, seed=seed, **RBM_EDA) if algo == "rbm-eda"
+           else UMDA(n_bits=n, popsize=N, seed=seed, **UMDA_OPTS))
+    out = {"algo": algo, "problem": f.name, "pid": pid, "n": n, "N": N, "seed": seed,
+           **drive(opt, f, optimum, max_generations, patience)}
     if pid == 24:
         out["blocks_solved"] = int(Trap(n, 5).blocks_solved(np.asarray(opt.xbest())))
     return out

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from _common import RESULTS, fmt, machine_info, markdown_table, median, write_results
 from joblib import Parallel, delayed
-from rbm_eda import RBM_EDA, UMDA_OPTS, IOHBatch, check_trap_matches_ioh
+from rbm_eda import RBM_EDA, UMDA_OPTS, IOHBatch, check_trap_matches_ioh, drive
 
 NAME = "rbm_eda_scaling"
 CACHE = RESULTS / f"{NAME}_runs.jsonl"
@@ -89,22 +89,9 @@ def one_run(
     trap = Trap(N_BITS, K)
     f = IOHBatch(24, N_BITS, OPTIMUM)
     opt = make_optimiser(algo, variant, N, seed)
-    t_ask: list[float] = []
-    t_tell: list[float] = []
     trace: list[dict[str, Any]] = []
-    best, since, evals_to_opt = -np.inf, 0, None
-    t0 = time.perf_counter()
-    reason = "max_generations"
-    while opt.iterations < max_generations:
-        a = time.perf_counter()
-        xs = opt.ask()
-        b = time.perf_counter()
-        vals = f(xs)
-        c = time.perf_counter()
-        opt.tell(vals)
-        d = time.perf_counter()
-        t_ask.append(b - a)
-        t_tell.append(d - c)
+
+    def record(opt: Any, vals: np.ndarray, ask_s: float, tell_s: float) -> None:
         blocks = int(trap.blocks_solved(np.asarray(opt.xbest())))
         trace.append(
             {
@@ -113,29 +100,18 @@ def one_run(
                 "best": opt.fbest(),
                 "blocks_solved": blocks,
                 "mean_value": float(np.mean(vals)),
-                "seconds": d - a,
+                "seconds": ask_s + tell_s,
             }
         )
         if verbose:
             print(
                 f"  {algo}/{variant} N={N} seed={seed} gen {opt.iterations}: best "
                 f"{opt.fbest():.4g} ({blocks} blocks), mean {np.mean(vals):.4g}, "
-                f"tell {d - c:.2f} s, ask {b - a:.2f} s",
+                f"tell {tell_s:.2f} s, ask {ask_s:.2f} s",
                 flush=True,
             )
-        if opt.fbest() > best + 1e-12:
-            best, since = opt.fbest(), 0
-        else:
-            since += 1
-        if opt.fbest() >= OPTIMUM - 1e-9:
-            evals_to_opt, reason = opt.evaluations, "optimum"
-            break
-        if opt.stop():
-            reason = "converged"
-            break
-        if since >= patience:
-            reason = "stagnation"
-            break
+
+    common = drive(opt, f, OPTIMUM, max_generations, patience, record)
     out: dict[str, Any] = {
         "key": run_key(algo, variant, N, seed, max_generations, patience),
         "algo": algo,
@@ -146,16 +122,8 @@ def one_run(
         "seed": seed,
         "max_generations": max_generations,
         "patience": patience,
-        "success": evals_to_opt is not None,
-        "evaluations": opt.evaluations,
-        "evaluations_to_optimum": evals_to_opt,
-        "best": opt.fbest(),
+        **common,
         "blocks_solved": int(trap.blocks_solved(np.asarray(opt.xbest()))),
-        "generations": opt.iterations,
-        "reason": reason,
-        "seconds": time.perf_counter() - t0,
-        "median_ask_s": median(t_ask[1:]) if len(t_ask) > 1 else None,
-        "median_tell_s": median(t_tell[1:]) if len(t_tell) > 1 else None,
         "trace": trace,
     }
     if algo == "rbm-eda":
