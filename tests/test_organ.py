@@ -132,6 +132,27 @@ def test_kl_penalty_keeps_the_generator_near_the_pretrained_one():
         tiny(kl_weight=-1.0)
 
 
+def test_entropy_bonus_keeps_the_policy_broader():
+    def n_fraction(smiles):
+        return np.array([s.count("N") / max(len(s), 1) for s in smiles])
+
+    entropy = {}
+    for w in (0.0, 0.5):
+        g = tiny(objective_weight=1.0, lr=0.02, seed=4, batch_size=32, kl_weight=0.0,
+                 entropy_weight=w)
+        for _ in range(12):
+            xs = g.ask()
+            g.tell(n_fraction(xs))
+        seqs, lengths, _ = g.generator.sample(200, g.max_length, torch.Generator().manual_seed(0))
+        inputs = torch.cat([torch.full((200, 1), BOS, dtype=seqs.dtype), seqs[:, :-1]], 1)
+        with torch.no_grad():
+            lp = g.generator(inputs).log_softmax(-1)
+        mask = torch.arange(seqs.shape[1])[None] < lengths[:, None]
+        entropy[w] = float((-(lp.exp() * lp).sum(-1) * mask).sum() / mask.sum())
+        assert ("entropy" in g.history[-1]) == (w > 0)
+    assert entropy[0.5] > entropy[0.0] + 0.05, entropy
+
+
 def _weights(opt):
     return {k: v.clone() for k, v in opt.generator.state_dict().items()}
 
