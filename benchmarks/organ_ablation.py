@@ -105,10 +105,14 @@ def policy_gradient(job: tuple[str, int, int, dict[str, np.ndarray]]) -> dict[st
 
 
 def _pool_map(fn: Any, jobs: list[Any], n: int) -> list[Any]:
-    if n > 1:
-        with mp.get_context("spawn").Pool(n) as pool:
-            return pool.map(fn, jobs)
-    return [fn(j) for j in jobs]
+    """``fn`` over ``jobs`` on ``n`` processes, in order, printing each as it ends."""
+    t0, out = time.perf_counter(), []
+    with mp.get_context("spawn").Pool(n) as pool:
+        for r in pool.imap(fn, jobs):
+            out.append(r)
+            print(f"[{fn.__name__} {len(out)}/{len(jobs)} {time.perf_counter() - t0:.0f} s] "
+                  f"{r['label']}, seed {r['seed']}: {r['final']}", flush=True)
+    return out
 
 
 def _mean(runs: list[dict[str, Any]], key: str) -> str:

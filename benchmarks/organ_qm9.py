@@ -145,11 +145,15 @@ def main() -> None:
     jobs = [(k, s, args.epochs, args.device, args.qed and s == 0, options, tuple(args.rewards))
             for s in range(args.seeds) for k in args.generators]
     t0 = time.perf_counter()
-    if args.jobs > 1:
-        with mp.get_context("spawn").Pool(args.jobs) as pool:
-            results = pool.map(run_one, jobs)
-    else:
-        results = [run_one(j) for j in jobs]
+    results = []
+    with mp.get_context("spawn").Pool(args.jobs) as pool:
+        for r in pool.imap_unordered(run_one, jobs):
+            results.append(r)
+            ends = ", ".join(f"{k} {np.mean(v['objective_per_epoch'][-2:]):.3f}"
+                             for k, v in r["runs"].items())
+            print(f"[{len(results)}/{len(jobs)} {time.perf_counter() - t0:.0f} s] {r['kind']} "
+                  f"seed {r['seed']}: mean R of the last 2 epochs: {ends}", flush=True)
+    results.sort(key=lambda r: (r["seed"], r["kind"]))
     wall = time.perf_counter() - t0
 
     from asktell_chem import metrics, qm9_5k
