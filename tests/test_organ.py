@@ -284,6 +284,7 @@ def test_write_report(tmp_path):
     g.write_report(tmp_path)
     lines = (tmp_path / "generator_history.csv").read_text().splitlines()
     assert lines[0].startswith("step,objective") and len(lines) == 2
+    assert "kl" in lines[0].split(",")  # the default preset's KL penalty is logged
     assert (tmp_path / "reward_curves.png").stat().st_size > 1000
 
 

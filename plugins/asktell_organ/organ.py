@@ -524,8 +524,9 @@ class ORGAN(Optimiser):
         return out[:n]
 
     def write_report(self, run_dir: Any) -> None:
-        """Write ``generator_history.csv`` and ``reward_curves.png`` (mean objective,
-        discriminator and total reward, and validity, per policy-gradient step) into a run
+        """Write ``generator_history.csv`` (per policy-gradient step: mean objective,
+        discriminator and total reward, validity, truncation, and the KL, entropy and
+        discriminator loss where they are computed) and ``reward_curves.png`` into a run
         directory; ``asktell run`` calls it at the end of a run."""
         import csv
         from pathlib import Path
@@ -534,6 +535,7 @@ class ORGAN(Optimiser):
             return
         out = Path(run_dir)
         keys = ["step", "objective", "discriminator", "reward", "valid", "truncated"]
+        keys += [k for k in ("kl", "entropy", "d_loss") if k in self.history[-1]]
         with open(out / "generator_history.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(keys)
