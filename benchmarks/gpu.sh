@@ -24,4 +24,4 @@ step 150 gpu_tests "$py" -m pytest -m gpu -q -p no:cacheprovider -o addopts="" t
 step 120 gpu_rbm "$py" benchmarks/gpu_rbm.py --device cuda
 step 180 gpu_qml "$py" benchmarks/gpu_qml.py --device cuda
 step 150 gpu_cinn "$py" benchmarks/gpu_cinn.py --device cuda
-step 180 organ_speed "$py" benchmarks/organ_speed.py --device cuda
+step 180 organ_speed "$py" benchmarks/organ_speed.py --device cuda --gpu-workers 14
