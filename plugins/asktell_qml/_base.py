@@ -9,7 +9,16 @@ import numpy as np
 
 from ._pairwise import is_torch_device, pairwise
 
-__all__ = ["DistanceKernel"]
+__all__ = ["DistanceKernel", "scaled_exp_"]
+
+
+def scaled_exp_(d: Any, factor: float) -> None:
+    """``d ← exp(factor · d)`` in place, for a numpy array or a torch tensor."""
+    if isinstance(d, np.ndarray):
+        d *= factor
+        np.exp(d, out=d)
+    else:
+        d.mul_(factor).exp_()
 
 
 class DistanceKernel(abc.ABC):

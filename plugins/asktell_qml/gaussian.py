@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ._base import DistanceKernel
+from ._base import DistanceKernel, scaled_exp_
 
 __all__ = ["GaussianKernel"]
 
@@ -37,8 +35,4 @@ class GaussianKernel(DistanceKernel):
     metric = "sqeuclidean"
 
     def _apply(self, d: Any, sigma: float) -> None:
-        if isinstance(d, np.ndarray):
-            d *= -0.5 / sigma**2
-            np.exp(d, out=d)
-        else:
-            d.mul_(-0.5 / sigma**2).exp_()
+        scaled_exp_(d, -0.5 / sigma**2)

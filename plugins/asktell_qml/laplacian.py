@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ._base import DistanceKernel
+from ._base import DistanceKernel, scaled_exp_
 
 __all__ = ["LaplacianKernel"]
 
@@ -34,8 +32,4 @@ class LaplacianKernel(DistanceKernel):
     metric = "l1"
 
     def _apply(self, d: Any, sigma: float) -> None:
-        if isinstance(d, np.ndarray):
-            d *= -1.0 / sigma
-            np.exp(d, out=d)
-        else:
-            d.mul_(-1.0 / sigma).exp_()
+        scaled_exp_(d, -1.0 / sigma)

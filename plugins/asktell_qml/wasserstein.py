@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import DistanceKernel
+from ._base import DistanceKernel, scaled_exp_
 from ._pairwise import is_torch_device
 
 __all__ = ["WassersteinKernel", "pairwise_wasserstein", "wasserstein_distance"]
@@ -190,11 +190,7 @@ class WassersteinKernel(DistanceKernel):
         d *= 1.0 / (self._m if self.p == 1 else np.sqrt(self._m))
 
     def _apply(self, d: Any, sigma: float) -> None:
-        if isinstance(d, np.ndarray):
-            d *= -1.0 / sigma
-            np.exp(d, out=d)
-        else:
-            d.mul_(-1.0 / sigma).exp_()
+        scaled_exp_(d, -1.0 / sigma)
 
     def distances(self, X: Any, Y: Any = None) -> Any:
         """W_p between rows (see :meth:`DistanceKernel.distances`); ragged inputs allowed."""
