@@ -21,9 +21,10 @@ What is reported
     seconds per epoch; for maximum likelihood the epochs run and seconds.
 
 Run ``python benchmarks/organ_ablation.py [--epochs 25] [--seeds 2] [--jobs 1] [--variants
-default no-kl no-baseline organ-d]`` (each process uses one torch thread). Writes
-``benchmarks/results/organ_ablation.json`` and ``.md``, rewritten after every policy-gradient
-run, so an interrupted run keeps what finished.
+default no-kl no-baseline organ-d] [--mle paper default h256-40] [--device cuda] [--out NAME]``
+(each process uses one torch thread). Writes ``benchmarks/results/organ_ablation.json`` and
+``.md`` (or ``NAME.*``), rewritten after every policy-gradient run, so an interrupted run keeps
+what finished.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ MLE_VARIANTS: dict[str, dict[str, Any]] = {
     "h256 early stop (default)": {},
     "h256 40 epochs": {"early_stopping": False},
 }
+#: Command-line keys of the maximum-likelihood variants.
+MLE_KEYS = {"paper": "paper (h32, 240 epochs)", "default": "h256 early stop (default)",
+            "h256-40": "h256 40 epochs"}
 #: Policy-gradient variants: key -> (label, options). ORGAN's discriminator costs most by far
 #: (about 5× the default's time per step on one CPU thread), so it comes last.
 RL_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -53,9 +57,9 @@ RL_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def mle(job: tuple[str, int, int | None]) -> dict[str, Any]:
+def mle(job: tuple[str, int, int | None, str]) -> dict[str, Any]:
     """Pretrain one generator by maximum likelihood; metrics of its samples."""
-    label, seed, epochs = job
+    label, seed, epochs, device = job
     import torch
 
     torch.set_num_threads(1)
@@ -63,7 +67,7 @@ def mle(job: tuple[str, int, int | None]) -> dict[str, Any]:
     from asktell_chem import qm9_5k
 
     train = qm9_5k()
-    gen = asktell.get("optimiser", "organ")(train, seed=seed, d_pretrain_rounds=0,
+    gen = asktell.get("optimiser", "organ")(train, seed=seed, device=device, d_pretrain_rounds=0,
                                             **MLE_VARIANTS[label],
                                             **({} if epochs is None else
                                                {"pretrain_epochs": epochs}))
@@ -77,9 +81,9 @@ def mle(job: tuple[str, int, int | None]) -> dict[str, Any]:
     return out
 
 
-def policy_gradient(job: tuple[str, int, int, dict[str, np.ndarray]]) -> dict[str, Any]:
+def policy_gradient(job: tuple[str, int, int, dict[str, np.ndarray], str]) -> dict[str, Any]:
     """Train one variant from the shared pretrained generator with R = validity."""
-    key, seed, epochs, weights = job
+    key, seed, epochs, weights, device = job
     label, options = RL_VARIANTS[key]
     import torch
 
@@ -88,8 +92,8 @@ def policy_gradient(job: tuple[str, int, int, dict[str, np.ndarray]]) -> dict[st
     from asktell_chem import qm9_5k
 
     train = qm9_5k()
-    gen = asktell.get("optimiser", "organ")(train, seed=seed, **options)
-    state = {k: torch.as_tensor(v) for k, v in weights.items()}
+    gen = asktell.get("optimiser", "organ")(train, seed=seed, device=device, **options)
+    state = {k: torch.as_tensor(v, device=device) for k, v in weights.items()}
     for net in (gen.generator, gen.rollout_net, gen.prior):
         net.load_state_dict(state)
     for _ in range(gen.cfg["d_pretrain_rounds"]):
@@ -143,12 +147,19 @@ def main() -> None:
                     help="override every generator's MLE epochs (smoke tests only)")
     ap.add_argument("--variants", nargs="+", default=list(RL_VARIANTS), choices=list(RL_VARIANTS),
                     help="policy-gradient variants to run (default: all)")
+    ap.add_argument("--mle", nargs="+", default=list(MLE_KEYS), choices=list(MLE_KEYS),
+                    help="maximum-likelihood variants to run (default: all; policy gradient "
+                         "always starts from 'default', which is always run)")
+    ap.add_argument("--device", default="cpu", help="torch device of every run")
+    ap.add_argument("--out", default=NAME, help="results name (default organ_ablation)")
     args = ap.parse_args()
+    args.mle = [k for k in MLE_KEYS if k in {*args.mle, "default"}]
     t0 = time.perf_counter()
-    pre = _pool_map(mle, [(lab, s, args.pretrain_epochs) for s in range(args.seeds)
-                          for lab in MLE_VARIANTS], args.jobs)
+    pre = _pool_map(mle, [(MLE_KEYS[k], s, args.pretrain_epochs, args.device)
+                          for s in range(args.seeds) for k in args.mle], args.jobs)
     weights = {r["seed"]: r.pop("generator") for r in pre if "generator" in r}
-    jobs = [(key, s, args.epochs, weights[s]) for s in range(args.seeds) for key in args.variants]
+    jobs = [(key, s, args.epochs, weights[s], args.device) for s in range(args.seeds)
+            for key in args.variants]
     _pool_map(policy_gradient, jobs, args.jobs,
               lambda rl: report(args, pre, rl, time.perf_counter() - t0, len(jobs)))
 
@@ -158,7 +169,7 @@ def report(args: argparse.Namespace, pre: list[dict[str, Any]], rl: list[dict[st
     """Write the table and JSON of what has finished (rewritten after every run)."""
     keys = ("valid", "unique@1000", "novelty", "IntDiv", "truncated")
     rows = []
-    for lab in MLE_VARIANTS:
+    for lab in (MLE_KEYS[k] for k in args.mle):
         runs = [r for r in pre if r["label"] == lab]
         rows.append([f"MLE: {lab}", "-", *(_mean(runs, k) for k in keys),
                      f"{np.mean([r['epochs'] for r in runs]):.0f} epochs, "
@@ -174,13 +185,17 @@ def report(args: argparse.Namespace, pre: list[dict[str, Any]], rl: list[dict[st
                             "novelty", "IntDiv", "at max length", "cost"], rows)
     missing = [RL_VARIANTS[k][0] for k in RL_VARIANTS if k not in args.variants]
     text = (f"{args.seeds} seeds (means shown), {args.epochs} policy-gradient epochs with "
-            f"R = validity, λ = 0.5, 1 torch thread per run, {wall:.0f} s wall on {args.jobs} "
-            f"processes; {len(rl)} of {n_jobs} policy-gradient runs finished"
+            f"R = validity, λ = 0.5, device {args.device}, 1 torch thread per run, {wall:.0f} s "
+            f"wall on {args.jobs} processes; {len(rl)} of {n_jobs} policy-gradient runs finished"
             + (f"; not run: {', '.join(missing)}" if missing else "") + f".\n\n{table}")
     print(text, flush=True)
-    write_results(NAME, {"machine": machine_info(), "settings": vars(args) | {"quick": False},
-                         "mle_variants": MLE_VARIANTS, "rl_variants": RL_VARIANTS,
-                         "mle": pre, "policy_gradient": rl, "wall_s": wall},
+    import torch
+
+    gpu = torch.cuda.get_device_name() if args.device.startswith("cuda") else None
+    write_results(args.out, {"machine": machine_info() | {"gpu": gpu},
+                             "settings": vars(args) | {"quick": False},
+                             "mle_variants": MLE_VARIANTS, "rl_variants": RL_VARIANTS,
+                             "mle": pre, "policy_gradient": rl, "wall_s": wall},
                   text, "ORGAN: each departure from the paper's settings, measured alone")
 
 

@@ -39,6 +39,8 @@ from _common import machine_info, markdown_table, write_results
 NAME = "organ_qm9"
 GOALS = {"validity_reward": 0.80, "novelty_reward": 0.75, "unique@1k": 0.95,
          "intdiv_gap": 0.03, "truncated": 0.01}
+#: Seconds a run keeps free before ``--time-limit`` for its final metrics.
+FINAL_RESERVE_S = 30.0
 
 
 def sample_metrics(gen: Any, train: list[str], n: int = 2000) -> dict[str, float]:
@@ -55,10 +57,9 @@ def sample_metrics(gen: Any, train: list[str], n: int = 2000) -> dict[str, float
     return {k: float(v) for k, v in out.items()}
 
 
-def run_one(job: tuple[str, int, int, str, bool, dict[str, Any], tuple[str, ...]]
-            ) -> dict[str, Any]:
-    """Pretrain one generator, then train it with each reward; returns curves and metrics."""
-    kind, seed, epochs, device, with_qed, options, names = job
+def pretrain_one(job: tuple[str, int, str, dict[str, Any]]) -> dict[str, Any]:
+    """Pretrain one generator by maximum likelihood; its state and the metrics of its samples."""
+    kind, seed, device, options = job
     import torch
 
     torch.set_num_threads(1)
@@ -66,40 +67,54 @@ def run_one(job: tuple[str, int, int, str, bool, dict[str, Any], tuple[str, ...]
     from asktell_chem import qm9_5k
 
     train = qm9_5k()
-    cls = asktell.get("optimiser", kind)
     t0 = time.perf_counter()
-    base = cls(train, seed=seed, device=device, **options)
-    base.pretrain()
-    t_pre = time.perf_counter() - t0
-    state = base.state_dict()
-    result: dict[str, Any] = {"kind": kind, "seed": seed, "pretrain_s": t_pre,
-                              "pretrain_epochs": len(base.pretrain_history),
-                              "pretrained": sample_metrics(base, train), "runs": {}}
-    rewards = {}
-    if "validity" in names:
-        rewards["validity"] = asktell.get("reward", "validity")()
-    if "novelty" in names:
-        rewards["novelty"] = asktell.get("reward", "novelty")(training_smiles=train,
-                                                              already_canonical=True)
-    if with_qed:
-        rewards["qed"] = asktell.get("reward", "qed")()
-    for rname, reward in rewards.items():
-        gen = cls(train, seed=seed, device=device, **options)
-        gen.load_state_dict(state)
-        t1 = time.perf_counter()
-        for _ in range(2 * epochs):
+    gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
+    gen.pretrain()
+    return {"kind": kind, "seed": seed, "pretrain_s": time.perf_counter() - t0,
+            "pretrain_epochs": len(gen.pretrain_history), "pretrained": sample_metrics(gen, train),
+            "state": gen.state_dict()}
+
+
+def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any], float | None]
+              ) -> dict[str, Any]:
+    """Train one pretrained generator with one reward for ``epochs`` epochs, or until the
+    wall-clock ``deadline`` (``time.time()``) leaves no room for another epoch and the final
+    metrics; returns its curves and metrics."""
+    kind, seed, rname, epochs, device, options, state, deadline = job
+    import torch
+
+    torch.set_num_threads(1)
+    import asktell
+    from asktell_chem import qm9_5k
+
+    train = qm9_5k()
+    if rname == "novelty":
+        reward = asktell.get("reward", "novelty")(training_smiles=train, already_canonical=True)
+    else:
+        reward = asktell.get("reward", rname)()
+    gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
+    gen.load_state_dict(state)
+    t1 = time.perf_counter()
+    done = 0
+    while done < epochs:
+        spent = time.perf_counter() - t1
+        if deadline is not None and done and \
+                time.time() + 1.5 * spent / done + FINAL_RESERVE_S > deadline:
+            break
+        for _ in range(2):
             xs = gen.ask()
             gen.tell(reward(xs))
-        hist = gen.history
-        per_epoch = [float(np.mean([h["objective"] for h in hist[2 * e:2 * e + 2]]))
-                     for e in range(epochs)]
-        result["runs"][rname] = {"objective_per_epoch": per_epoch,
-                                 "valid_per_epoch": [float(np.mean([h["valid"] for h in
-                                                                    hist[2 * e:2 * e + 2]]))
-                                                     for e in range(epochs)],
-                                 "seconds": time.perf_counter() - t1,
-                                 "final": sample_metrics(gen, train)}
-    return result
+        done += 1
+        if done % 25 == 0 or done == epochs:
+            obj = np.mean([h["objective"] for h in gen.history[-2:]])
+            print(f"  {kind} seed {seed} R = {rname}: epoch {done}/{epochs}, mean R {obj:.3f}, "
+                  f"{(time.perf_counter() - t1) / done:.2f} s/epoch", flush=True)
+    hist = gen.history
+    pair = [hist[2 * e:2 * e + 2] for e in range(done)]
+    return {"kind": kind, "seed": seed, "reward": rname, "epochs_done": done,
+            "objective_per_epoch": [float(np.mean([h["objective"] for h in p])) for p in pair],
+            "valid_per_epoch": [float(np.mean([h["valid"] for h in p])) for p in pair],
+            "seconds": time.perf_counter() - t1, "final": sample_metrics(gen, train)}
 
 
 def goal(summary: dict[str, Any], train_intdiv: float) -> dict[str, Any]:
@@ -124,8 +139,13 @@ def goal(summary: dict[str, Any], train_intdiv: float) -> dict[str, Any]:
     return {"text": text, "met": bool(checks) and all(checks.values()), "checks": checks}
 
 
+def _pool(n: int) -> Any:
+    """A pool of ``n`` fresh processes (spawned, so CUDA can start in each)."""
+    return mp.get_context("spawn").Pool(n)
+
+
 def main() -> None:
-    """Run the reproduction and write its results."""
+    """Run the reproduction and write its results (rewritten after every finished run)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--seeds", type=int, default=3)
@@ -138,93 +158,127 @@ def main() -> None:
                     choices=["organ", "sa-organ"])
     ap.add_argument("--rewards", nargs="+", default=["validity", "novelty"],
                     choices=["validity", "novelty"])
+    ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                    help="stop every run at the last whole epoch that ends this many seconds "
+                         "after the start (the table names the epochs reached)")
     ap.add_argument("--out", default=NAME, help="results name (default organ_qm9)")
     args = ap.parse_args()
     options = {k: v for k, v in (("pretrain_epochs", args.pretrain_epochs),
                                  ("hidden_dim", args.hidden)) if v is not None}
-    jobs = [(k, s, args.epochs, args.device, args.qed and s == 0, options, tuple(args.rewards))
-            for s in range(args.seeds) for k in args.generators]
     t0 = time.perf_counter()
+    deadline = None if args.time_limit is None else time.time() + args.time_limit
+    pre_jobs = [(k, s, args.device, options) for s in range(args.seeds) for k in args.generators]
+    pre: dict[tuple[str, int], dict[str, Any]] = {}
+    with _pool(min(args.jobs, len(pre_jobs))) as pool:
+        for r in pool.imap_unordered(pretrain_one, pre_jobs):
+            pre[r["kind"], r["seed"]] = r
+            print(f"[{time.perf_counter() - t0:.0f} s] {r['kind']} seed {r['seed']}: "
+                  f"pretrained, {r['pretrain_epochs']} epochs, valid "
+                  f"{r['pretrained']['valid']:.3f}", flush=True)
+    jobs = [(k, s, rname, args.epochs, args.device, options, pre[k, s]["state"], deadline)
+            for s in range(args.seeds) for k in args.generators
+            for rname in (*args.rewards, *(("qed",) if args.qed and s == 0 else ()))]
+    runs: list[dict[str, Any]] = []
+    with _pool(args.jobs) as pool:
+        for r in pool.imap_unordered(train_one, jobs):
+            runs.append(r)
+            print(f"[{len(runs)}/{len(jobs)} {time.perf_counter() - t0:.0f} s] {r['kind']} seed "
+                  f"{r['seed']} R = {r['reward']}: {r['epochs_done']} epochs, mean R of the "
+                  f"last 2 {np.mean(r['objective_per_epoch'][-2:]):.3f}", flush=True)
+            report(args, pre, runs, len(jobs), time.perf_counter() - t0)
+
+
+def report(args: argparse.Namespace, pre: dict[tuple[str, int], dict[str, Any]],
+           runs: list[dict[str, Any]], n_jobs: int, wall: float) -> None:
+    """Write the table, plot and JSON of the runs finished so far."""
     results = []
-    with mp.get_context("spawn").Pool(args.jobs) as pool:
-        for r in pool.imap_unordered(run_one, jobs):
-            results.append(r)
-            ends = ", ".join(f"{k} {np.mean(v['objective_per_epoch'][-2:]):.3f}"
-                             for k, v in r["runs"].items())
-            print(f"[{len(results)}/{len(jobs)} {time.perf_counter() - t0:.0f} s] {r['kind']} "
-                  f"seed {r['seed']}: mean R of the last 2 epochs: {ends}", flush=True)
-    results.sort(key=lambda r: (r["seed"], r["kind"]))
-    wall = time.perf_counter() - t0
+    for (kind, seed), p in sorted(pre.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        mine = {r["reward"]: {k: v for k, v in r.items() if k not in ("kind", "seed", "reward")}
+                for r in runs if (r["kind"], r["seed"]) == (kind, seed)}
+        results.append({k: v for k, v in p.items() if k != "state"} | {"runs": mine})
 
     from asktell_chem import metrics, qm9_5k
 
     train = qm9_5k()
     train_intdiv = metrics.internal_diversity(train[:1000])
     rows, summary = [], {}
+    reached = [r["epochs_done"] for r in runs]
     for kind in args.generators:
         mine = [r for r in results if r["kind"] == kind]
         for rname in ("validity", "novelty", "qed"):
-            runs = [r["runs"][rname] for r in mine if rname in r["runs"]]
-            if not runs:
+            group = [r["runs"][rname] for r in mine if rname in r["runs"]]
+            if not group:
                 continue
-            curves = np.array([r["objective_per_epoch"] for r in runs])
-            finals = [r["final"] for r in runs]
-            last = curves[:, -max(1, args.epochs // 10):].mean(axis=1)  # last 10% of epochs
-            s = {"reward_end_mean": float(last.mean()), "reward_end_sd": float(last.std()),
+            n_ep = min(len(r["objective_per_epoch"]) for r in group)  # common to all seeds
+            curves = np.array([r["objective_per_epoch"][:n_ep] for r in group])
+            finals = [r["final"] for r in group]
+            last = curves[:, -max(1, n_ep // 10):].mean(axis=1)  # last 10% of epochs
+            s = {"epochs": n_ep, "reward_end_mean": float(last.mean()),
+                 "reward_end_sd": float(last.std()),
                  "curve_mean": curves.mean(0).tolist(), "curve_sd": curves.std(0).tolist(),
                  **{f"final_{k}": float(np.mean([f.get(k, np.nan) for f in finals]))
                     for k in ("valid", "unique@1000", "novelty", "IntDiv", "truncated")}}
             summary[f"{kind}/{rname}"] = s
-            rows.append([kind, rname, len(runs), f"{s['reward_end_mean']:.3f} ± "
+            rows.append([kind, rname, len(group), n_ep, f"{s['reward_end_mean']:.3f} ± "
                          f"{s['reward_end_sd']:.3f}", f"{s['final_valid']:.3f}",
                          f"{s['final_unique@1000']:.3f}", f"{s['final_novelty']:.3f}",
                          f"{s['final_IntDiv']:.3f}", f"{s['final_truncated']:.3f}"])
-        pre = [r["pretrained"] for r in mine]
-        rows.append([kind, "after MLE only", len(pre), "-",
-                     *(f"{np.mean([p.get(k, np.nan) for p in pre]):.3f}"
+        pre_m = [r["pretrained"] for r in mine]
+        rows.append([kind, "after MLE only", len(pre_m), "-", "-",
+                     *(f"{np.mean([p.get(k, np.nan) for p in pre_m]):.3f}"
                        for k in ("valid", "unique@1000", "novelty", "IntDiv", "truncated"))])
-    table = markdown_table(["generator", "R", "seeds", "mean R, last 10% of epochs",
+    table = markdown_table(["generator", "R", "seeds", "epochs", "mean R, last 10% of epochs",
                             "valid", "unique@1k", "novelty", "IntDiv", "at max length"], rows)
+    cut = (f" The time limit ({args.time_limit:.0f} s) stopped runs after {min(reached)}–"
+           f"{max(reached)} epochs; curves and means use the epochs all seeds reached."
+           if reached and min(reached) < args.epochs else "")
     text = (f"{args.epochs} epochs (2 policy-gradient steps each), {args.seeds} seeds, device "
-            f"{args.device}, {wall:.0f} s wall on {args.jobs} processes. Training set IntDiv "
-            f"(1,000 molecules): {train_intdiv:.3f}.\n\n{table}")
-    print(text)
+            f"{args.device}, {wall:.0f} s wall on {args.jobs} processes; {len(runs)} of "
+            f"{n_jobs} runs finished.{cut} Training set IntDiv (1,000 molecules): "
+            f"{train_intdiv:.3f}.\n\n{table}")
+    print(text, flush=True)
+    _plot(args, summary)
+    import torch
+
+    gpu = torch.cuda.get_device_name() if args.device.startswith("cuda") else None
+    write_results(args.out, {"machine": machine_info() | {"gpu": gpu},
+                             "settings": vars(args) | {"quick": False},
+                             "summary": summary, "runs": results, "train_intdiv": train_intdiv,
+                             "goals": GOALS, "goal": goal(summary, train_intdiv), "wall_s": wall},
+                  text, "ORGAN and SA-ORGAN on QM9 5k")
+
+
+def _plot(args: argparse.Namespace, summary: dict[str, Any]) -> None:
+    """Mean reward per epoch ± sd over seeds, ORGAN beside SA-ORGAN, one panel per reward."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, len(args.rewards), figsize=(5 * len(args.rewards), 3.8),
-                                 squeeze=False)
-        for ax, rname in zip(axes[0], args.rewards):
-            for kind, colour in (("organ", "tab:blue"), ("sa-organ", "tab:red")):
-                s = summary.get(f"{kind}/{rname}")
-                if s is None:
-                    continue
-                m, sd = np.array(s["curve_mean"]), np.array(s["curve_sd"])
-                x = np.arange(1, len(m) + 1)
-                ax.plot(x, m, color=colour, label=kind.upper())
-                ax.fill_between(x, m - sd, m + sd, color=colour, alpha=0.2)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(f"mean {rname} reward")
-            ax.set_ylim(0, 1)
-            ax.legend()
-        fig.tight_layout()
-        from _common import RESULTS
-
-        RESULTS.mkdir(exist_ok=True)
-        fig.savefig(RESULTS / f"{args.out}.png", dpi=120)
     except ImportError:
-        pass
-    import torch
+        return
+    fig, axes = plt.subplots(1, len(args.rewards), figsize=(5 * len(args.rewards), 3.8),
+                             squeeze=False)
+    for ax, rname in zip(axes[0], args.rewards):
+        for kind, colour in (("organ", "tab:blue"), ("sa-organ", "tab:red")):
+            s = summary.get(f"{kind}/{rname}")
+            if s is None:
+                continue
+            m, sd = np.array(s["curve_mean"]), np.array(s["curve_sd"])
+            x = np.arange(1, len(m) + 1)
+            ax.plot(x, m, color=colour, label=kind.upper())
+            ax.fill_between(x, m - sd, m + sd, color=colour, alpha=0.2)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"mean {rname} reward")
+        ax.set_ylim(0, 1)
+        if ax.lines:
+            ax.legend()
+    fig.tight_layout()
+    from _common import RESULTS
 
-    gpu = torch.cuda.get_device_name() if args.device.startswith("cuda") else None
-    write_results(args.out, {"machine": machine_info() | {"gpu": gpu},
-                         "settings": vars(args) | {"quick": False},
-                         "summary": summary, "runs": results, "train_intdiv": train_intdiv,
-                         "goals": GOALS, "goal": goal(summary, train_intdiv), "wall_s": wall},
-                  text, "ORGAN and SA-ORGAN on QM9 5k")
+    RESULTS.mkdir(exist_ok=True)
+    fig.savefig(RESULTS / f"{args.out}.png", dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ epochs on QM9 5k, so that lengths are realistic)
       batched pass (asktell) against one pass per prefix length (the baseline, SeqGAN's loop);
       goal <= 4 s on one CPU thread;
     * epoch: two policy-gradient steps (ask, score with a cached QED reward on 2 worker
-      processes, tell, discriminator update), goal < 60 s on 2 cores;
+      processes, tell, discriminator update), goal < 60 s on 2 cores; the first epoch (every
+      molecule scored) and the second (the cache holds the first's molecules, as in every
+      later epoch of a run) are timed separately, and a third epoch with R = validity (almost
+      free to score) times the generator, rollouts and discriminator alone;
     * with ``--device cuda``: the same on the GPU, and the GPU/CPU ratio of the epoch
       (goal >= 10x). QED scoring runs on CPU workers; ``--gpu-workers W`` gives the GPU
       epoch W of them (default 2, as on the CPU), since a GPU machine's epoch is bound by the
@@ -94,12 +97,26 @@ def measure(device: str, workers: int = 2) -> dict[str, Any]:
     out["qed_workers"] = workers
     with asktell.get("reward", "qed")(n_workers=workers) as qed:
         qed(g.sample(64))  # start the workers
-        t = time.perf_counter()
-        for _ in range(2):
-            xs = g.ask()
-            g.tell(qed(xs))
-        sync()
-        out["epoch_s"] = time.perf_counter() - t
+        # The first epoch scores every molecule; the second finds some in the reward's cache,
+        # as every later epoch of a run does.
+        for key in ("epoch_s", "epoch_warm_s"):
+            t = time.perf_counter()
+            asked = 0
+            for _ in range(2):
+                xs = g.ask()
+                asked += len(xs)
+                g.tell(qed(xs))
+            sync()
+            out[key] = time.perf_counter() - t
+            out[key.replace("_s", "_asked")] = asked
+    # The same with a reward that costs almost nothing (validity, in this process): what the
+    # generator, rollouts and discriminator cost alone.
+    validity = asktell.get("reward", "validity")()
+    t = time.perf_counter()
+    for _ in range(2):
+        g.tell(validity(g.ask()))
+    sync()
+    out["epoch_validity_s"] = time.perf_counter() - t
     return out
 
 
@@ -116,15 +133,21 @@ def main() -> None:
     rows = [[r["device"], f"{r['sample_per_s']:,.0f}", f"{r['rollout_batched_s']:.2f}",
              f"{r['rollout_per_prefix_s']:.2f}",
              f"{r['rollout_per_prefix_s'] / r['rollout_batched_s']:.2f}x",
-             f"{r['rollout_completions']:,}", f"{r['epoch_s']:.1f}", r["qed_workers"]]
+             f"{r['rollout_completions']:,}", f"{r['epoch_s']:.1f}", f"{r['epoch_warm_s']:.1f}",
+             r["qed_workers"], f"{r['epoch_validity_s']:.2f}"]
             for r in results]
     table = markdown_table(["device", "sampled SMILES / s", "rollout step, batched (s)",
                             "rollout step, per prefix (s)", "batched speed-up", "completions",
-                            "epoch, 2 steps (s)", "QED workers"], rows)
+                            "first epoch, 2 steps (s)", "second epoch (s)", "QED workers",
+                            "epoch, R = validity (s)"],
+                           rows)
     extra = ""
     if len(results) == 2:
-        extra = (f"\n\nGPU / CPU: epoch {results[0]['epoch_s'] / results[1]['epoch_s']:.1f}x, "
-                 f"sampling {results[1]['sample_per_s'] / results[0]['sample_per_s']:.1f}x.")
+        cpu, dev = results
+        extra = (f"\n\nGPU / CPU: first epoch {cpu['epoch_s'] / dev['epoch_s']:.1f}x, second "
+                 f"epoch {cpu['epoch_warm_s'] / dev['epoch_warm_s']:.1f}x, epoch with R = validity "
+                 f"{cpu['epoch_validity_s'] / dev['epoch_validity_s']:.1f}x, sampling "
+                 f"{dev['sample_per_s'] / cpu['sample_per_s']:.1f}x.")
     text = ("Default-preset generator (LSTM 256), one CPU thread for torch. Goals: sampling >= "
             "4,000/s and a rollout step <= 4 s on one CPU thread; an epoch < 60 s on 2 cores; "
             f"GPU epoch >= 10x the CPU's.\n\n{table}{extra}")
@@ -143,7 +166,10 @@ def goal(results: list[dict[str, Any]]) -> dict[str, Any]:
               "rollout step <= 4 s (1 CPU thread)": cpu["rollout_batched_s"] <= 4.0,
               "epoch < 60 s (2 cores)": cpu["epoch_s"] < 60}
     if len(results) > 1:
-        checks["GPU epoch >= 10x the CPU's"] = cpu["epoch_s"] / results[1]["epoch_s"] >= 10
+        dev = results[1]
+        checks["GPU first epoch >= 10x the CPU's"] = cpu["epoch_s"] / dev["epoch_s"] >= 10
+        checks["GPU second epoch >= 10x the CPU's"] = (cpu["epoch_warm_s"] / dev["epoch_warm_s"]
+                                                       >= 10)
     text = "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items())
     return {"text": text, "met": all(checks.values()), "checks": checks}
 
