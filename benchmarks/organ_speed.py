@@ -100,15 +100,24 @@ def measure(device: str, workers: int = 2) -> dict[str, Any]:
         # The first epoch scores every molecule; the second finds some in the reward's cache,
         # as every later epoch of a run does.
         for key in ("epoch_s", "epoch_warm_s"):
-            t = time.perf_counter()
+            phases = dict.fromkeys(("ask", "score", "tell"), 0.0)
             asked = 0
             for _ in range(2):
+                t0 = time.perf_counter()
                 xs = g.ask()
+                sync()
+                t1 = time.perf_counter()
+                scores = qed(xs)
+                t2 = time.perf_counter()
+                g.tell(scores)
+                sync()
+                t3 = time.perf_counter()
                 asked += len(xs)
-                g.tell(qed(xs))
-            sync()
-            out[key] = time.perf_counter() - t
+                for name, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2)):
+                    phases[name] += dt
+            out[key] = sum(phases.values())
             out[key.replace("_s", "_asked")] = asked
+            out[key.replace("_s", "_phases_s")] = phases
     # The same with a reward that costs almost nothing (validity, in this process): what the
     # generator, rollouts and discriminator cost alone.
     validity = asktell.get("reward", "validity")()
@@ -148,9 +157,15 @@ def main() -> None:
                  f"epoch {cpu['epoch_warm_s'] / dev['epoch_warm_s']:.1f}x, epoch with R = validity "
                  f"{cpu['epoch_validity_s'] / dev['epoch_validity_s']:.1f}x, sampling "
                  f"{dev['sample_per_s'] / cpu['sample_per_s']:.1f}x.")
+    split = "\n".join(
+        f"- {r['device']}, second epoch: ask {r['epoch_warm_phases_s']['ask']:.2f} s (sampling, "
+        f"rollouts, decoding {r['epoch_warm_asked']:,} distinct SMILES), score "
+        f"{r['epoch_warm_phases_s']['score']:.2f} s (QED, {r['qed_workers']} workers), tell "
+        f"{r['epoch_warm_phases_s']['tell']:.2f} s (discriminator term, policy gradient, "
+        "discriminator training)" for r in results)
     text = ("Default-preset generator (LSTM 256), one CPU thread for torch. Goals: sampling >= "
             "4,000/s and a rollout step <= 4 s on one CPU thread; an epoch < 60 s on 2 cores; "
-            f"GPU epoch >= 10x the CPU's.\n\n{table}{extra}")
+            f"GPU epoch >= 10x the CPU's.\n\n{table}\n\n{split}{extra}")
     print(text)
     import torch
 

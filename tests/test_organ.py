@@ -292,5 +292,29 @@ def test_duplicate_penalty_within_each_group():
     # group 0: three sequences, two distinct -> fraction 2/3, divided by each row's count
     tokens = np.array([[5, 6, 2, 0], [5, 6, 2, 0], [7, 2, 0, 0], [5, 6, 2, 0], [7, 2, 0, 0]])
     groups = np.array([0, 0, 0, 1, 1])
-    np.testing.assert_allclose(ORGAN._duplicate_weights(tokens, groups),
+    first, codes = ORGAN._row_codes(tokens)
+    np.testing.assert_array_equal(first, [0, 2])  # distinct rows in order of first appearance
+    np.testing.assert_array_equal(codes, [0, 0, 1, 0, 1])
+    np.testing.assert_allclose(ORGAN._duplicate_weights(codes, groups),
                                [1 / 3, 1 / 3, 2 / 3, 1.0, 1.0])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cls", [ORGAN, SAORGAN])
+def test_on_cuda_the_run_resumes_bit_identically(cls):
+    from asktell import serialization
+
+    validity = asktell.get("reward", "validity")()
+    a = tiny(cls, device="cuda", seed=0)
+    assert next(a.generator.parameters()).device.type == "cuda"
+    for _ in range(3):  # each step also trains the discriminator (default schedule)
+        xs = a.ask()
+        a.tell(validity(xs))
+    b = tiny(cls, device="cuda", seed=0)
+    b.load_state_dict(serialization.loads(serialization.dumps(a.state_dict())))
+    xa, xb = a.ask(), b.ask()
+    assert xa == xb and all(isinstance(s, str) for s in xa)
+    a.tell(validity(xa))
+    b.tell(validity(xb))
+    assert a.history[-1] == b.history[-1]
+    assert a.sample(20) == b.sample(20)

@@ -173,18 +173,22 @@ class SmilesGenerator(nn.Module):
             keep = ~done0
             active, pos, logits, state = active[keep], pos[keep], logits[keep], state.select(
                 keep.nonzero().squeeze(1))
+        # Few tensor operations per token, and one host-device synchronisation (the
+        # compaction), since on a GPU each operation costs a launch.
+        never = torch.zeros(logits.shape[-1], device=dev)
+        never[list(NEVER_SAMPLED)] = float("-inf")
         while active.numel():
-            logits[:, NEVER_SAMPLED] = float("-inf")
-            tok = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
+            probs = (logits + never).softmax(-1)
+            tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             out[active, pos] = tok
             pos = pos + 1
             ended = tok == EOS
             full = ~ended & (pos >= max_length)
-            lengths[active[ended]] = pos[ended]
-            truncated[active[full]] = True
-            keep = ~(ended | full)
-            if not keep.all():
-                idx = keep.nonzero().squeeze(1)
+            # a row still running keeps the defaults (max_length, not truncated)
+            lengths.index_copy_(0, active, torch.where(ended, pos, max_length))
+            truncated.index_copy_(0, active, full)
+            idx = (~(ended | full)).nonzero().squeeze(1)
+            if len(idx) < len(active):
                 active, pos, tok, state = active[idx], pos[idx], tok[idx], state.select(idx)
             if not active.numel():
                 break

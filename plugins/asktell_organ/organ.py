@@ -270,8 +270,10 @@ class ORGAN(Optimiser):
         for m in (self.generator, self.rollout_net, self.prior, self.discriminator):
             m.to(self.device)
         self.rollout_net.load_state_dict(self.generator.state_dict())
-        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["lr"])
-        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr)
+        fused = self.device.type == "cuda"  # one kernel per step for all parameters
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["lr"], fused=fused)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr,
+                                      fused=fused)
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(seed_torch + 1)
         self.pretrained = False
@@ -310,15 +312,15 @@ class ORGAN(Optimiser):
         with self._progress(cfg["pretrain_epochs"], "MLE pretraining") as bar:
             for epoch in range(cfg["pretrain_epochs"]):
                 perm = self._rng.permutation(len(train))
-                total = 0.0
+                total = torch.zeros((), device=self.device)  # summed on the device: no sync
                 for a in range(0, len(train), bs):
                     loss = self._nll(train[perm[a:a + bs]])
                     self.g_opt.zero_grad()
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.grad_clip)
                     self.g_opt.step()
-                    total += loss.item() * len(perm[a:a + bs])
-                entry = {"epoch": epoch + 1, "train_nll": total / len(train)}
+                    total += loss.detach() * len(perm[a:a + bs])
+                entry = {"epoch": epoch + 1, "train_nll": total.item() / len(train)}
                 if n_val:
                     with torch.no_grad():
                         entry["val_nll"] = float(self._nll(val))
@@ -360,7 +362,7 @@ class ORGAN(Optimiser):
         mean = 0.0
         for _ in range(cfg["d_epochs"] if epochs is None else epochs):
             perm = torch.as_tensor(self._rng.permutation(2 * m), device=self.device)
-            total = 0.0
+            total = torch.zeros((), device=self.device)  # summed on the device: no sync
             for a in range(0, 2 * m, bs):
                 idx = perm[a:a + bs]
                 logits = d.logits(x[idx], self._gen, train=True)
@@ -370,8 +372,8 @@ class ORGAN(Optimiser):
                 self.d_opt.zero_grad()
                 loss.backward()
                 self.d_opt.step()
-                total += loss.item() * len(idx)
-            mean = total / (2 * m)
+                total += loss.detach() * len(idx)
+            mean = total.item() / (2 * m)
         return mean
 
     # ------------------------------------------------------------------ ask / tell
@@ -395,28 +397,40 @@ class ORGAN(Optimiser):
             lens.append(r.lengths)
             truncs.append(r.truncated)
             roll_seq, roll_prefix = r.seq.cpu().numpy(), r.prefix.cpu().numpy()
-        tokens = torch.cat(parts)
+        tokens = torch.cat(parts).cpu().numpy()
         trunc = torch.cat(truncs).cpu().numpy()
-        smiles = self._decode(tokens)
+        # Decode each distinct sequence once (a rollout step repeats 23-39% of them), in the
+        # order of first appearance; equal strings from different sequences share an index.
+        first, codes = self._row_codes(tokens)
+        smiles = self.tokenizer.decode(tokens[first])
         asked: dict[str, int] = {}
-        index = np.full(len(smiles), -1, dtype=np.int64)
-        for i, s in enumerate(smiles):
-            if not trunc[i]:
-                index[i] = asked.setdefault(s, len(asked))
+        distinct = np.array([-1 if t else asked.setdefault(s, len(asked))
+                             for s, t in zip(smiles, trunc[first])], dtype=np.int64)
         if not asked:  # every sequence truncated: ask the batch anyway, its values are ignored
-            for i in range(cfg["batch_size"]):
-                asked.setdefault(smiles[i], len(asked))
-        self._batch = {"tokens": tokens.cpu().numpy(), "lengths": torch.cat(lens).cpu().numpy(),
-                       "truncated": trunc, "index": index, "roll_seq": roll_seq,
-                       "roll_prefix": roll_prefix}
+            for c in codes[:cfg["batch_size"]]:
+                asked.setdefault(smiles[c], len(asked))
+        self._batch = {"tokens": tokens, "lengths": torch.cat(lens).cpu().numpy(),
+                       "truncated": trunc, "index": distinct[codes], "codes": codes,
+                       "roll_seq": roll_seq, "roll_prefix": roll_prefix}
         return tuple(asked)
 
     @staticmethod
-    def _duplicate_weights(tokens: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        """ORGAN's fraction_unique / count_in_batch within each group of sequences; equal
-        token rows are equal strings, so no decoding is needed."""
-        _, codes = np.unique(tokens, axis=0, return_inverse=True)
-        codes = codes.reshape(-1)
+    def _row_codes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Number the distinct rows of ``tokens`` in order of first appearance: returns the
+        first row of each and every row's number (equal rows, equal numbers)."""
+        rows = np.ascontiguousarray(tokens)
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return first[order], rank[inverse.reshape(-1)]
+
+    @staticmethod
+    def _duplicate_weights(codes: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """ORGAN's fraction_unique / count_in_batch within each group of sequences, ``codes``
+        numbering the distinct sequences (equal token rows are equal strings, so no decoding
+        is needed)."""
         key = groups * (codes.max() + 1) + codes
         _, first, inv, counts = np.unique(key, return_index=True, return_inverse=True,
                                           return_counts=True)
@@ -436,7 +450,8 @@ class ORGAN(Optimiser):
             k = np.arange(len(b["roll_seq"])) % n_roll
             groups = np.concatenate([np.zeros(B, dtype=np.int64),
                                      1 + (b["roll_prefix"] - 1) * n_roll + k])
-            r_obj = r_obj * self._duplicate_weights(b["tokens"], groups)
+            codes = b["codes"] if "codes" in b else self._row_codes(b["tokens"])[1]  # older state
+            r_obj = r_obj * self._duplicate_weights(codes, groups)
         tokens = torch.as_tensor(b["tokens"], device=self.device)
         if self.lam > 0:
             self.discriminator.eval()
@@ -488,8 +503,9 @@ class ORGAN(Optimiser):
         self.g_opt.step()
         with torch.no_grad():  # the rollout network follows the generator (ORGAN: 0.8)
             u = self.rollout_update
-            for pr, pg in zip(self.rollout_net.parameters(), self.generator.parameters()):
-                pr.mul_(u).add_(pg, alpha=1.0 - u)
+            rolls = list(self.rollout_net.parameters())
+            torch._foreach_mul_(rolls, u)
+            torch._foreach_add_(rolls, list(self.generator.parameters()), alpha=1.0 - u)
         self.steps += 1
         entry = {"step": self.steps, "objective": float(r_obj[:B].mean()),
                  "discriminator": float(d[:B].mean()), "reward": float(total[:B].mean()),
