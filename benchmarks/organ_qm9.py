@@ -21,9 +21,13 @@ Goals (the issue's): validity reward >= 0.80 and novelty reward >= 0.75 at the e
 ORGAN on novelty over the seeds, or an honest report that it is not. The paper runs 200 epochs.
 
 Run ``python benchmarks/organ_qm9.py [--epochs 200] [--seeds 3] [--qed] [--device cuda]
-[--jobs 6]``; runs are spread over ``--jobs`` processes (each with one torch thread).
-``--generators organ --rewards validity --out organ_qm9_200`` runs a subset under another
-results name. Writes ``benchmarks/results/organ_qm9.json``, ``.md`` and ``organ_qm9.png``.
+[--jobs 12] [--time-limit SECONDS]``. Pretraining runs once per generator and seed; then every
+(generator, seed, reward) run has its own process, ``--jobs`` at a time, each with one torch
+thread. ``--time-limit`` ends every run at the last whole epoch that leaves time for its final
+metrics (for a GPU lease); the table names the epochs reached, and curves and means use the
+epochs all seeds reached. ``--generators organ --rewards validity --out organ_qm9_200`` runs a
+subset under another results name. Writes ``benchmarks/results/organ_qm9.json``, ``.md`` and
+``organ_qm9.png`` (or ``NAME.*``), rewritten after every finished run.
 """
 
 from __future__ import annotations
