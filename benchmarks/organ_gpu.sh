@@ -9,7 +9,9 @@
 #      benchmarks/organ_ablation.py with ORGAN's own discriminator against the default one
 #      (25 epochs, R = validity, results name organ_ablation_gpu).
 # Every 20 s, and at the end, the results and logs are packed into OUT_DIR/results.tgz, so a
-# run cut short still returns what finished.
+# run cut short still returns what finished. The reproduction keeps checkpoints in
+# ORGAN_CKPT (default /tmp/organ_qm9_ckpt): calling this script again on the same machine
+# continues every run where the time limit stopped it (organ_speed and the ablation run again).
 #
 #   benchmarks/organ_gpu.sh OUT_DIR [BUDGET_SECONDS]      (budget defaults to 540)
 set -uo pipefail
@@ -19,6 +21,7 @@ budget=${2:-540}
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 logs=benchmarks/results/organ_gpu_logs
+ckpt=${ORGAN_CKPT:-/tmp/organ_qm9_ckpt}
 mkdir -p "$out" "$logs"
 pack() {
   tar czf "$out/.results.tgz" benchmarks/results/organ_* 2>/dev/null \
@@ -37,7 +40,8 @@ tail -n 12 "$logs/organ_speed.log"
 left=$((budget - SECONDS - 20))
 echo "=== organ_qm9 200 epochs and organ_ablation_gpu, $left s left ($SECONDS s)"
 timeout "$left" "$py" benchmarks/organ_qm9.py --epochs 200 --seeds 3 --jobs 12 --device cuda \
-  --time-limit $((left - 15)) --out organ_qm9_gpu > "$logs/organ_qm9_gpu.log" 2>&1 &
+  --time-limit $((left - 15)) --checkpoint-dir "$ckpt" --out organ_qm9_gpu \
+  > "$logs/organ_qm9_gpu.log" 2>&1 &
 qm9=$!
 timeout "$left" "$py" benchmarks/organ_ablation.py --epochs 25 --seeds 1 --jobs 2 \
   --variants default organ-d --mle default --device cuda --out organ_ablation_gpu \

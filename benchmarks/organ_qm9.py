@@ -21,20 +21,25 @@ Goals (the issue's): validity reward >= 0.80 and novelty reward >= 0.75 at the e
 ORGAN on novelty over the seeds, or an honest report that it is not. The paper runs 200 epochs.
 
 Run ``python benchmarks/organ_qm9.py [--epochs 200] [--seeds 3] [--qed] [--device cuda]
-[--jobs 12] [--time-limit SECONDS]``. Pretraining runs once per generator and seed; then every
-(generator, seed, reward) run has its own process, ``--jobs`` at a time, each with one torch
-thread. ``--time-limit`` ends every run at the last whole epoch that leaves time for its final
-metrics (for a GPU lease); the table names the epochs reached, and curves and means use the
-epochs all seeds reached. ``--generators organ --rewards validity --out organ_qm9_200`` runs a
-subset under another results name. Writes ``benchmarks/results/organ_qm9.json``, ``.md`` and
-``organ_qm9.png`` (or ``NAME.*``), rewritten after every finished run.
+[--jobs 12] [--time-limit SECONDS] [--checkpoint-dir DIR]``. Pretraining runs once per
+generator and seed; then every (generator, seed, reward) run has its own process, ``--jobs`` at
+a time, each with one torch thread. ``--time-limit`` ends every run at the last whole epoch that
+leaves time for its final metrics (for a GPU lease); the table names the epochs reached, and
+curves and means use the epochs all seeds reached. ``--checkpoint-dir`` keeps every pretrained
+generator and run (asktell's plain-data states, every 10 epochs), so the same command run again,
+on another lease for instance, continues each run from its last checkpoint. ``--generators
+organ --rewards validity --out organ_qm9_200`` runs a subset under another results name. Writes
+``benchmarks/results/organ_qm9.json``, ``.md`` and ``organ_qm9.png`` (or ``NAME.*``), rewritten
+after every finished run.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +50,29 @@ GOALS = {"validity_reward": 0.80, "novelty_reward": 0.75, "unique@1k": 0.95,
          "intdiv_gap": 0.03, "truncated": 0.01}
 #: Seconds a run keeps free before ``--time-limit`` for its final metrics.
 FINAL_RESERVE_S = 30.0
+#: With ``--checkpoint-dir``, a run saves its state every this many epochs (and at its end).
+CHECKPOINT_EVERY = 10
+
+
+def _load(path: Path | None) -> Any:
+    """The checkpoint at ``path``, or None where there is none."""
+    if path is None or not path.exists():
+        return None
+    from asktell import serialization
+
+    return serialization.loads(path.read_text())
+
+
+def _save(path: Path | None, obj: Any) -> None:
+    """Write a checkpoint atomically (a kill leaves the previous one whole)."""
+    if path is None:
+        return
+    from asktell import serialization
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(serialization.dumps(obj))
+    os.replace(tmp, path)
 
 
 def sample_metrics(gen: Any, train: list[str], n: int = 2000) -> dict[str, float]:
@@ -61,9 +89,13 @@ def sample_metrics(gen: Any, train: list[str], n: int = 2000) -> dict[str, float
     return {k: float(v) for k, v in out.items()}
 
 
-def pretrain_one(job: tuple[str, int, str, dict[str, Any]]) -> dict[str, Any]:
-    """Pretrain one generator by maximum likelihood; its state and the metrics of its samples."""
-    kind, seed, device, options = job
+def pretrain_one(job: tuple[str, int, str, dict[str, Any], Path | None]) -> dict[str, Any]:
+    """Pretrain one generator by maximum likelihood; its state and the metrics of its samples
+    (read from the checkpoint directory where an earlier run left them)."""
+    kind, seed, device, options, ckpt_dir = job
+    path = None if ckpt_dir is None else ckpt_dir / f"pretrain_{kind}_s{seed}.json"
+    if (done := _load(path)) is not None:
+        return done
     import torch
 
     torch.set_num_threads(1)
@@ -74,17 +106,22 @@ def pretrain_one(job: tuple[str, int, str, dict[str, Any]]) -> dict[str, Any]:
     t0 = time.perf_counter()
     gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
     gen.pretrain()
-    return {"kind": kind, "seed": seed, "pretrain_s": time.perf_counter() - t0,
-            "pretrain_epochs": len(gen.pretrain_history), "pretrained": sample_metrics(gen, train),
-            "state": gen.state_dict()}
+    state = gen.state_dict()
+    out = {"kind": kind, "seed": seed, "pretrain_s": time.perf_counter() - t0,
+           "pretrain_epochs": len(gen.pretrain_history), "pretrained": sample_metrics(gen, train),
+           "state": state}
+    _save(path, out)
+    return out
 
 
-def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any], float | None]
-              ) -> dict[str, Any]:
+def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any], float | None,
+                         Path | None]) -> dict[str, Any]:
     """Train one pretrained generator with one reward for ``epochs`` epochs, or until the
     wall-clock ``deadline`` (``time.time()``) leaves no room for another epoch and the final
-    metrics; returns its curves and metrics."""
-    kind, seed, rname, epochs, device, options, state, deadline = job
+    metrics; returns its curves and metrics. With a checkpoint directory, the run continues
+    from its last checkpoint and saves one every :data:`CHECKPOINT_EVERY` epochs."""
+    kind, seed, rname, epochs, device, options, state, deadline, ckpt_dir = job
+    path = None if ckpt_dir is None else ckpt_dir / f"run_{kind}_s{seed}_{rname}.json"
     import torch
 
     torch.set_num_threads(1)
@@ -97,28 +134,36 @@ def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any]
     else:
         reward = asktell.get("reward", rname)()
     gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
-    gen.load_state_dict(state)
+    saved = _load(path)
+    gen.load_state_dict(state if saved is None else saved["state"])
+    before = 0.0 if saved is None else saved["seconds"]  # training time of earlier sessions
+    done = start = len(gen.history) // 2
     t1 = time.perf_counter()
-    done = 0
     while done < epochs:
         spent = time.perf_counter() - t1
-        if deadline is not None and done and \
-                time.time() + 1.5 * spent / done + FINAL_RESERVE_S > deadline:
+        if deadline is not None and done > start and \
+                time.time() + 1.5 * spent / (done - start) + FINAL_RESERVE_S > deadline:
             break
         for _ in range(2):
             xs = gen.ask()
             gen.tell(reward(xs))
         done += 1
+        if done % CHECKPOINT_EVERY == 0:
+            _save(path, {"state": gen.state_dict(),
+                         "seconds": before + time.perf_counter() - t1})
+    if done > start:
+        _save(path, {"state": gen.state_dict(), "seconds": before + time.perf_counter() - t1})
         if done % 25 == 0 or done == epochs:
             obj = np.mean([h["objective"] for h in gen.history[-2:]])
             print(f"  {kind} seed {seed} R = {rname}: epoch {done}/{epochs}, mean R {obj:.3f}, "
-                  f"{(time.perf_counter() - t1) / done:.2f} s/epoch", flush=True)
+                  f"{(time.perf_counter() - t1) / max(done - start, 1):.2f} s/epoch",
+                  flush=True)
     hist = gen.history
     pair = [hist[2 * e:2 * e + 2] for e in range(done)]
     return {"kind": kind, "seed": seed, "reward": rname, "epochs_done": done,
             "objective_per_epoch": [float(np.mean([h["objective"] for h in p])) for p in pair],
             "valid_per_epoch": [float(np.mean([h["valid"] for h in p])) for p in pair],
-            "seconds": time.perf_counter() - t1, "final": sample_metrics(gen, train)}
+            "seconds": before + time.perf_counter() - t1, "final": sample_metrics(gen, train)}
 
 
 def goal(summary: dict[str, Any], train_intdiv: float) -> dict[str, Any]:
@@ -165,13 +210,19 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                     help="stop every run at the last whole epoch that ends this many seconds "
                          "after the start (the table names the epochs reached)")
+    ap.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                    help="save each pretrained generator and each run there (a run every "
+                         f"{CHECKPOINT_EVERY} epochs); run again with the same arguments to "
+                         "continue where they stopped")
     ap.add_argument("--out", default=NAME, help="results name (default organ_qm9)")
     args = ap.parse_args()
     options = {k: v for k, v in (("pretrain_epochs", args.pretrain_epochs),
                                  ("hidden_dim", args.hidden)) if v is not None}
     t0 = time.perf_counter()
     deadline = None if args.time_limit is None else time.time() + args.time_limit
-    pre_jobs = [(k, s, args.device, options) for s in range(args.seeds) for k in args.generators]
+    ckpt = None if args.checkpoint_dir is None else Path(args.checkpoint_dir)
+    pre_jobs = [(k, s, args.device, options, ckpt) for s in range(args.seeds)
+                for k in args.generators]
     pre: dict[tuple[str, int], dict[str, Any]] = {}
     with _pool(min(args.jobs, len(pre_jobs))) as pool:
         for r in pool.imap_unordered(pretrain_one, pre_jobs):
@@ -179,7 +230,7 @@ def main() -> None:
             print(f"[{time.perf_counter() - t0:.0f} s] {r['kind']} seed {r['seed']}: "
                   f"pretrained, {r['pretrain_epochs']} epochs, valid "
                   f"{r['pretrained']['valid']:.3f}", flush=True)
-    jobs = [(k, s, rname, args.epochs, args.device, options, pre[k, s]["state"], deadline)
+    jobs = [(k, s, rname, args.epochs, args.device, options, pre[k, s]["state"], deadline, ckpt)
             for s in range(args.seeds) for k in args.generators
             for rname in (*args.rewards, *(("qed",) if args.qed and s == 0 else ()))]
     runs: list[dict[str, Any]] = []
