@@ -151,13 +151,12 @@ def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any]
         if done % CHECKPOINT_EVERY == 0:
             _save(path, {"state": gen.state_dict(),
                          "seconds": before + time.perf_counter() - t1})
-    if done > start:
-        _save(path, {"state": gen.state_dict(), "seconds": before + time.perf_counter() - t1})
         if done % 25 == 0 or done == epochs:
             obj = np.mean([h["objective"] for h in gen.history[-2:]])
             print(f"  {kind} seed {seed} R = {rname}: epoch {done}/{epochs}, mean R {obj:.3f}, "
-                  f"{(time.perf_counter() - t1) / max(done - start, 1):.2f} s/epoch",
-                  flush=True)
+                  f"{(time.perf_counter() - t1) / (done - start):.2f} s/epoch", flush=True)
+    if done > start:
+        _save(path, {"state": gen.state_dict(), "seconds": before + time.perf_counter() - t1})
     hist = gen.history
     pair = [hist[2 * e:2 * e + 2] for e in range(done)]
     return {"kind": kind, "seed": seed, "reward": rname, "epochs_done": done,
