@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from _common import machine_info, markdown_table, write_results
-from organ_qm9 import sample_metrics
+from organ_qm9 import epoch_means, sample_metrics
 
 NAME = "organ_ablation"
 MLE_VARIANTS: dict[str, dict[str, Any]] = {
@@ -105,8 +105,7 @@ def policy_gradient(job: tuple[str, int, int, dict[str, np.ndarray], str]) -> di
         xs = gen.ask()
         gen.tell(reward(xs))
     secs = time.perf_counter() - t0
-    obj = [h["objective"] for h in gen.history]
-    per_epoch = [float(np.mean(obj[2 * e:2 * e + 2])) for e in range(epochs)]
+    per_epoch = epoch_means(gen.history, "objective")
     return {"label": label, "seed": seed, "seconds_per_epoch": secs / epochs,
             "objective_per_epoch": per_epoch,
             "reward_end": float(np.mean(per_epoch[-max(1, epochs // 10):])),

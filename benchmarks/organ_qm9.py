@@ -75,6 +75,12 @@ def _save(path: Path | None, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def epoch_means(history: list[dict[str, Any]], key: str) -> list[float]:
+    """Per epoch (two policy-gradient steps), the mean of ``key`` over its steps' entries."""
+    vals = [h[key] for h in history]
+    return [float(np.mean(vals[i:i + 2])) for i in range(0, len(vals) - 1, 2)]
+
+
 def sample_metrics(gen: Any, train: list[str], n: int = 2000) -> dict[str, float]:
     """MOSES metrics of ``n`` samples, the truncated ones included as invalid."""
     from asktell_chem import metrics
@@ -157,11 +163,9 @@ def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any]
                   f"{(time.perf_counter() - t1) / (done - start):.2f} s/epoch", flush=True)
     if done > start:
         _save(path, {"state": gen.state_dict(), "seconds": before + time.perf_counter() - t1})
-    hist = gen.history
-    pair = [hist[2 * e:2 * e + 2] for e in range(done)]
     return {"kind": kind, "seed": seed, "reward": rname, "epochs_done": done,
-            "objective_per_epoch": [float(np.mean([h["objective"] for h in p])) for p in pair],
-            "valid_per_epoch": [float(np.mean([h["valid"] for h in p])) for p in pair],
+            "objective_per_epoch": epoch_means(gen.history, "objective"),
+            "valid_per_epoch": epoch_means(gen.history, "valid"),
             "seconds": before + time.perf_counter() - t1, "final": sample_metrics(gen, train)}
 
 
