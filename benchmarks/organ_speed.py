@@ -11,8 +11,8 @@ epochs on QM9 5k, so that lengths are realistic)
     * epoch: two policy-gradient steps (ask, score with a cached QED reward on 2 worker
       processes, tell, discriminator update), goal < 60 s on 2 cores; the first epoch (every
       molecule scored) and the second (the cache holds the first's molecules, as in every
-      later epoch of a run) are timed separately, and a third epoch with R = validity (almost
-      free to score) times the generator, rollouts and discriminator alone;
+      later epoch of a run) are timed separately, each split into ask, score and tell; a third
+      epoch has R = validity, scored in the main process without workers;
     * with ``--device cuda``: the same on the GPU, and the GPU/CPU ratio of the epoch
       (goal >= 10x). QED scoring runs on CPU workers; ``--gpu-workers W`` gives the GPU
       epoch W of them (default 2, as on the CPU), since a GPU machine's epoch is bound by the
@@ -118,8 +118,7 @@ def measure(device: str, workers: int = 2) -> dict[str, Any]:
             out[key] = sum(phases.values())
             out[key.replace("_s", "_asked")] = asked
             out[key.replace("_s", "_phases_s")] = phases
-    # The same with a reward that costs almost nothing (validity, in this process): what the
-    # generator, rollouts and discriminator cost alone.
+    # The same with R = validity scored in this process (RDKit parsing only, no workers).
     validity = asktell.get("reward", "validity")()
     t = time.perf_counter()
     for _ in range(2):
