@@ -136,7 +136,7 @@ def test_damaged_or_newer_store_gives_one_clear_error(tmp_path):
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    with pytest.raises(StoreError, match="schema 99.*upgrade asktell"):
+    with pytest.raises(StoreError, match=r"schema 99.*upgrade asktell"):
         RunStore.open(newer)
 
 
