@@ -156,8 +156,8 @@ def _f(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
 
-def _load(text: str | None) -> Any:
-    return None if text is None else serialization.loads(text)
+def _load(data: str | bytes | None) -> Any:
+    return None if data is None else serialization.unpack(data)
 
 
 def _errors(text: str) -> list[dict[str, Any]]:
@@ -176,7 +176,7 @@ _BATCH_COLUMNS = ("iteration, n, n_failed, candidates, vals, results, errors, ex
 
 def _batch(r: tuple[Any, ...]) -> Batch:
     return Batch(
-        iteration=r[0], candidates=serialization.loads(r[3]), values=serialization.loads(r[4]),
+        iteration=r[0], candidates=serialization.unpack(r[3]), values=serialization.unpack(r[4]),
         results=_load(r[5]), errors=_errors(r[6]), extras=json.loads(r[7]),
         columns=_load(r[8]) or {}, batch_best=_f(r[9]), best=_f(r[10]), t_ask=r[11],
         t_eval=r[12], t_tell=r[13], elapsed=r[14], wall_time=r[15], controller=_load(r[16]),
@@ -212,6 +212,7 @@ class RunStore:
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
         self.readonly = readonly
+        self._queue: list[tuple[Any, ...]] = []
         try:
             self._con = self._connect(db, readonly)
             version = self._schema_version()
@@ -341,11 +342,13 @@ class RunStore:
         t_eval: float,
         t_tell: float,
         elapsed: float,
-        controller_state: dict[str, Any],
+        controller_state: dict[str, Any] | None,
         results: Any = None,
         extras: Mapping[str, float] | None = None,
         columns: Mapping[str, np.ndarray] | None = None,
         optimiser_state: dict[str, Any] | None = None,
+        checkpoint_controller: dict[str, Any] | None = None,
+        defer: bool = False,
     ) -> None:
         """Commit one told batch, and a checkpoint when ``optimiser_state`` is given.
 
@@ -359,8 +362,9 @@ class RunStore:
             Best value in the batch and so far.
         t_ask, t_eval, t_tell, elapsed : float
             Timings in seconds.
-        controller_state : dict
-            The controller's plain-data state after this batch.
+        controller_state : dict or None
+            The controller's plain-data state after this batch, if it cannot be rebuilt from
+            the batches (the controller rebuilds its own on replay and passes None).
         results : plain data, optional
             What the method was told, where it is not ``values`` (data sets), for replay.
         extras : mapping, optional
@@ -370,33 +374,57 @@ class RunStore:
         optimiser_state : dict, optional
             The method's full state after this batch: written as the checkpoint, in the same
             transaction.
+        checkpoint_controller : dict, optional
+            The controller's state stored with that checkpoint (default ``controller_state``).
+        defer : bool
+            Queue the batch and commit it with the next call that does not defer (or
+            :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
+            A batch with a checkpoint is never deferred.
         """
         values = np.asarray(values, dtype=np.float64)
         n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
         row = (
             iteration, values.size, n_failed,
-            serialization.dumps(candidates), serialization.dumps(values),
+            serialization.pack(candidates), serialization.pack(values),
             None if results is None else serialization.dumps(results),
             json.dumps(errors) if errors else "[]",
             json.dumps(dict(extras)) if extras else "{}",
             serialization.dumps(dict(columns)) if columns else None,
             _nan_to_none(batch_best), _nan_to_none(best),
             t_ask, t_eval, t_tell, elapsed, time.time(),
-            serialization.dumps(controller_state),
+            None if controller_state is None else serialization.dumps(controller_state),
         )
-        con = self._con
-        if optimiser_state is None:
-            con.execute(_APPEND, row)  # one statement: atomic on its own
+        self._queue.append(row)
+        if optimiser_state is not None:
+            self.flush((iteration, serialization.dumps(optimiser_state),
+                        serialization.dumps(checkpoint_controller or controller_state)))
+        elif not defer:
+            self.flush()
+
+    def flush(self, checkpoint: tuple[int, str, str] | None = None) -> None:
+        """Commit the queued batches (and a serialised checkpoint) in one transaction.
+
+        Parameters
+        ----------
+        checkpoint : (iteration, optimiser JSON, controller JSON), optional
+            Written in the same transaction.
+        """
+        rows, con = self._queue, self._con
+        if not rows and checkpoint is None:
             return
-        con.execute("BEGIN")
-        try:
-            con.execute(_APPEND, row)
-            con.execute(_CHECKPOINT, (iteration, serialization.dumps(optimiser_state),
-                                      row[-1]))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        if len(rows) == 1 and checkpoint is None:
+            con.execute(_APPEND, rows[0])  # one statement: atomic on its own
+        else:
+            con.execute("BEGIN")
+            try:
+                con.executemany(_APPEND, rows)
+                if checkpoint is not None:
+                    con.execute(_CHECKPOINT, checkpoint)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        self._queue = []
 
     def checkpoint(self, iteration: int, optimiser_state: dict[str, Any],
                    controller_state: dict[str, Any]) -> None:
@@ -409,8 +437,13 @@ class RunStore:
         optimiser_state, controller_state : dict
             Plain data.
         """
-        self._con.execute(_CHECKPOINT, (iteration, serialization.dumps(optimiser_state),
-                                        serialization.dumps(controller_state)))
+        self.flush((iteration, serialization.dumps(optimiser_state),
+                    serialization.dumps(controller_state)))
+
+    @property
+    def queued(self) -> int:
+        """Batches appended with ``defer=True`` and not yet committed."""
+        return len(self._queue)
 
     def set_meta(self, **items: Any) -> None:
         """Set plain-data meta entries (status, stop reason, ...)."""
@@ -458,7 +491,7 @@ class RunStore:
         row = self._con.execute(
             "SELECT candidates FROM batches ORDER BY iteration DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else serialization.loads(row[0])
+        return None if row is None else serialization.unpack(row[0])
 
     def totals(self) -> dict[str, int]:
         """``iterations``, ``evaluations`` and ``failures`` over the stored batches."""
@@ -518,8 +551,10 @@ class RunStore:
         return out
 
     def close(self) -> None:
-        """Close the connection (merging the write-ahead log into the file)."""
+        """Commit what is queued and close the connection (merging the write-ahead log into
+        the file)."""
         if not self.readonly:
+            self.flush()
             try:
                 self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:  # another connection holds it; SQLite merges it later
