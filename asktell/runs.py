@@ -178,7 +178,8 @@ def resume(
 
 
 def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
-    return {k: run_cfg[k] for k in ("checkpoint_every", "checkpoint_seconds") if k in run_cfg}
+    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds")
+    return {k: run_cfg[k] for k in keys if k in run_cfg}
 
 
 def _jsonable(x: Any) -> Any:
