@@ -66,7 +66,7 @@ def test_no_package_index_is_named_in_the_repository():
 
 @pytest.mark.parametrize("line", [
     "pip install torch --" + "index-url https://example.invalid/x",
-    "pip install --" + "extra-index-url=https://example.invalid/x torch",
+    "pip install --extra-index" + "-url=https://example.invalid/x torch",
     "PIP_INDEX_URL=https://example.invalid/" + "simple/",
     "https://" + "download." + "pytorch.org/whl/cpu",
     "see https://" + "pypi." + "org/project/asktell",
