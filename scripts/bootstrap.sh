@@ -3,7 +3,8 @@
 #
 #   scripts/bootstrap.sh EXTRAS      e.g. scripts/bootstrap.sh plot  or  scripts/bootstrap.sh all,test
 #
-# Environment: ASKTELL_VENV (default .venv), PYTHON (default python3).
+# Environment: ASKTELL_VENV (default .venv), PYTHON (default python3), ASKTELL_SPEC (what to
+# install instead of the editable clone, e.g. a built wheel: scripts/check_wheel.sh uses it).
 # torch: where no NVIDIA GPU is present, the CPU build is installed first from a local wheel when
 # pip's find-links has one, so the unpinned `torch` requirement never pulls a multi-GB CUDA build
 # onto a CPU-only machine. Without a local wheel, torch comes from wherever pip's own configuration
@@ -23,12 +24,15 @@ fi
 vpy="$venv/bin/python"
 stamp="$venv/.asktell-$(printf '%s' "$extras" | tr ',' '-')"
 want=$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)
+if [ -n "${ASKTELL_SPEC:-}" ]; then
+  want=$(cat "$ASKTELL_SPEC" | sha256sum | cut -c1-16)
+fi
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 
 case ",$extras," in
-  *,torch,*|*,all,*)
+  *,torch,*|*,all,*|*,organ,*|*,rbm,*|*,cinn,*|*,fcd,*)
     if ! "$vpy" -c "import torch" >/dev/null 2>&1; then
       if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
         echo "NVIDIA GPU found: torch comes from PyPI (CUDA build)" >&2
@@ -42,7 +46,13 @@ case ",$extras," in
     ;;
 esac
 
-spec="$root"
-[ -n "$extras" ] && spec="$root[$extras]"
-"$vpy" -m pip install -q -e "$spec"
+if [ -n "${ASKTELL_SPEC:-}" ]; then
+  spec="$ASKTELL_SPEC"
+  [ -n "$extras" ] && spec="$spec[$extras]"
+  "$vpy" -m pip install -q "$spec"
+else
+  spec="$root"
+  [ -n "$extras" ] && spec="$root[$extras]"
+  "$vpy" -m pip install -q -e "$spec"
+fi
 echo "$want" > "$stamp"
