@@ -33,7 +33,8 @@ done
 
 echo "== install $(basename "$wheel")[all] into a fresh environment" >&2
 rm -rf "$work/venv"
-ASKTELL_VENV="$work/venv" ASKTELL_SPEC="$wheel" "$root/scripts/bootstrap.sh" all
+# No .pyc compilation at install time: it is most of the time torch takes to install.
+PIP_NO_COMPILE=1 ASKTELL_VENV="$work/venv" ASKTELL_SPEC="$wheel" "$root/scripts/bootstrap.sh" all
 
 echo "== the main job and the smoke tests, outside the clone" >&2
 cd "$work"

@@ -69,8 +69,9 @@ def chem() -> str:
 def organ() -> str:
     from asktell_chem import qm9_5k
 
-    gen = asktell.create("organ", training_smiles=qm9_5k()[:200], seed=0, hidden_dim=16,
-                         pretrain_epochs=1, batch_size=8, rollouts=1)
+    gen = asktell.create("organ", training_smiles=qm9_5k()[:100], seed=0, embedding_dim=8,
+                         hidden_dim=16, pretrain_epochs=1, early_stopping=False, batch_size=4,
+                         rollouts=1, d_pretrain_rounds=1, d_epochs=1, d_samples=32)
     reward = asktell.get("reward", "validity")()
     smiles = gen.ask()
     gen.tell(reward(smiles))
@@ -148,6 +149,9 @@ def dashboard() -> str:
 
 
 def main() -> int:
+    import torch
+
+    torch.set_num_threads(1)  # small models: one thread is fastest on a shared machine
     for name, fn in CHECKS.items():
         t = time.perf_counter()
         try:
