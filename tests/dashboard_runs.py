@@ -32,7 +32,8 @@ def make_run(path: str | Path, iterations: int, seconds_per_batch: float = 0.0) 
                                    "direction": "minimise"})
     callbacks = [lambda info: time.sleep(seconds_per_batch)] if seconds_per_batch else []
     ctl = asktell.Controller(opt, asktell.SequentialEvaluator(objective),
-                             stop={"max_iterations": iterations}, store=store,
+                             stop={"max_iterations": iterations, "optimiser_stop": False},
+                             store=store,
                              callbacks=callbacks)
     try:
         ctl.run()
