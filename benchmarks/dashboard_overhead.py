@@ -11,9 +11,10 @@ What is measured
 How
     One ``asktell dashboard`` server process serves the runs' folder (127.0.0.1, a free port).
     Runs alternate unwatched / watched (the order flips every pair). While a run is watched, a
-    poller process requests what the run's page requests on each refresh: the trace
-    (``/api/trace``), the summary and the batch table, every ``--interval`` seconds: 1 s is the
-    page's default refresh (the headline), 0.1 s is ten open pages (the stress row). Both the
+    poller process requests what the run's page requests: the new rows of the trace
+    (``/api/trace?since=``) every ``--interval`` seconds, and the batch table and the summary
+    every third time; 1 s is the page's default refresh (the headline), 0.1 s is as much as ten
+    open pages (the stress row). Both the
     server and the poller are separate processes, as a browser and a dashboard are, so they take
     no time from the writer's interpreter; on a 2-CPU machine they do compete for the CPUs.
 
@@ -42,20 +43,29 @@ from _common import fmt, machine_info, markdown_table, median, quartiles, write_
 import asktell
 from asktell.store import RunStore
 
+# What a run's page requests while its run is live (asktell/dashboard/static/dashboard.js): the
+# new rows of the trace every tick, the batch table and the summary every 3 ticks.
 POLLER = r"""
-import sys, time, urllib.request
+import json, sys, time, urllib.request
 base, key, interval = sys.argv[1], sys.argv[2], float(sys.argv[3])
-urls = [f"{base}/api/trace/{key}", f"{base}/fragment/summary/{key}",
-        f"{base}/fragment/batches/{key}"]
-ok = 0
+ok = seen = tick = 0
+def get(url):
+    global ok
+    try:
+        body = urllib.request.urlopen(url, timeout=10).read()
+        ok += 1
+        return body
+    except OSError:
+        return None
 while True:
     t = time.monotonic()
-    for u in urls:
-        try:
-            urllib.request.urlopen(u, timeout=10).read()
-            ok += 1
-        except OSError:
-            pass
+    body = get(f"{base}/api/trace/{key}?since={seen}")
+    if body:
+        seen += len(json.loads(body).get("columns", {}).get("iteration", []))
+    if tick % 3 == 0:
+        get(f"{base}/fragment/batches/{key}")
+        get(f"{base}/fragment/summary/{key}")
+    tick += 1
     print(ok, flush=True)
     time.sleep(max(0.0, interval - (time.monotonic() - t)))
 """
