@@ -25,10 +25,11 @@ rm -rf "$work/dist"
   || { cat "$work/build.log"; exit 1; }
 "$venv/bin/twine" check --strict "$work"/dist/*
 wheel=$(ls "$work"/dist/asktell-*.whl)
+listing=$("$venv/bin/python" -m zipfile -l "$wheel")
 for member in asktell_chem/data/qm9_5k.smi asktell_qml/data/qm9_subset.npz \
-              asktell_rbm/data/digits_ge8.npz asktell/dashboard/templates/base.html; do
-  "$venv/bin/python" -m zipfile -l "$wheel" | grep -q "^$member " \
-    || { echo "the wheel lacks $member" >&2; exit 1; }
+              asktell_rbm/data/digits_ge8.npz asktell/dashboard/templates/base.html \
+              asktell/dashboard/static/dashboard.js; do
+  grep -q "^$member " <<<"$listing" || { echo "the wheel lacks $member" >&2; exit 1; }
 done
 
 echo "== install $(basename "$wheel")[all] into a fresh environment" >&2
