@@ -25,9 +25,10 @@ def objective(x: np.ndarray) -> float:
     return float(np.sum(np.asarray(x) ** 2))
 
 
-def make_run(path: str | Path, iterations: int, seconds_per_batch: float = 0.0) -> Path:
+def make_run(path: str | Path, iterations: int, seconds_per_batch: float = 0.0,
+             seed: int = 0) -> Path:
     """Run XNES from (1, 1) with sigma 1 (item 0 of batch 2 fails at seed 0) into ``path``."""
-    opt = asktell.create("xnes", x0=[1.0, 1.0], sigma0=1.0, seed=0)
+    opt = asktell.create("xnes", x0=[1.0, 1.0], sigma0=1.0, seed=seed)
     store = RunStore.create(path, {"optimiser": opt.name, "status": "created",
                                    "direction": "minimise"})
     callbacks = [lambda info: time.sleep(seconds_per_batch)] if seconds_per_batch else []

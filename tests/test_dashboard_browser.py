@@ -60,7 +60,7 @@ def free_port() -> int:
 def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     make_run(root / "xnes-seed0", 40)
-    make_run(root / "xnes-short", 15)
+    make_run(root / "xnes-short", 15, seed=3)
     return root
 
 
@@ -196,6 +196,9 @@ def test_compare_overlays_runs(server, browser):
     wait(browser).until(lambda d: d.execute_script(
         "const p = document.getElementById('plot-compare');"
         "return p && p.data ? p.data.length : 0") == 2)
+    browser.find_element(By.ID, "logy").click()
+    wait(browser).until(lambda d: d.execute_script(
+        "return document.getElementById('plot-compare').layout.yaxis.type") == "log")
     shot(browser, "compare")
 
 

@@ -10,6 +10,7 @@ const asktell = (() => {
     legend: {orientation: "h"}, height: 320,
   });
   const config = {displaylogo: false, responsive: true};
+  const logy = () => { const b = document.getElementById("logy"); return b && b.checked; };
 
   async function getJSON(url) {
     const r = await fetch(url, {cache: "no-store"});
@@ -81,6 +82,8 @@ const asktell = (() => {
       tick += 1;
       setTimeout(step, seconds * 1000);
     };
+    const box = document.getElementById("logy");
+    if (box) box.addEventListener("change", () => { if (cols) draw(cols); });
     step();
   }
 
@@ -88,7 +91,9 @@ const asktell = (() => {
     const x = c.iteration;
     const main = MAIN.filter(k => k in c).map(k => ({x, y: c[k], name: k, mode: "lines",
       line: k === "best" ? {width: 2} : {width: 1, dash: "dot"}}));
-    Plotly.react("plot-main", main, layout("convergence", "value"), config);
+    const l = layout("convergence", "value");
+    if (logy()) l.yaxis.type = "log";
+    Plotly.react("plot-main", main, l, config);
     const box = document.getElementById("plots");
     for (const k of Object.keys(c).filter(k => !SKIP.has(k))) {
       let div = document.getElementById("plot-" + k);
@@ -120,10 +125,12 @@ const asktell = (() => {
         x: traces[r.key][xaxis.value], y: traces[r.key][k], name: r.name, mode: "lines"}));
       const l = layout(k, k);
       l.xaxis.title.text = xaxis.value === "elapsed" ? "seconds" : "iteration";
+      if (logy()) l.yaxis.type = "log";
       Plotly.react("plot-compare", data, l, config);
     };
     col.addEventListener("change", redraw);
     xaxis.addEventListener("change", redraw);
+    document.getElementById("logy").addEventListener("change", redraw);
     const tick = async () => {
       for (const r of runs) {
         try {
