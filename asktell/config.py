@@ -3,7 +3,8 @@
 A configuration has these sections (``[optimiser]`` and one of ``[problem]`` or ``[reward]`` are
 required)::
 
-    [run]          out (directory), progress, log_every, plot
+    [run]          out (directory), progress, log_every, plot, checkpoint_every,
+                   checkpoint_seconds, commit_seconds
     [problem]      name = a registered problem, or callable = "module:function" (+ path);
                    other keys are passed to the problem's factory
     [reward]       instead of [problem] and [evaluator]: name = a registered reward, which
@@ -34,7 +35,10 @@ from .stopping import StoppingRules
 __all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
 
 SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
-RUN_KEYS = {"out": str, "progress": bool, "log_every": int, "plot": bool}
+RUN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "out": str, "progress": bool, "log_every": int, "plot": bool, "checkpoint_every": int,
+    "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
+}
 EVALUATORS = ("sequential", "parallel")
 
 
@@ -189,7 +193,13 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     for k, v in run.items():
         if k not in RUN_KEYS:
             raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
-        _expect(source, f"run.{k}", v, RUN_KEYS[k], RUN_KEYS[k].__name__)
+        kind = RUN_KEYS[k]
+        _expect(source, f"run.{k}", v, kind,
+                "a number" if isinstance(kind, tuple) else kind.__name__)
+        if k in ("checkpoint_every", "log_every") and v < (1 if k == "checkpoint_every" else 0):
+            raise ConfigError(source, f"run.{k}", f"expected a positive integer, got {v!r}")
+        if isinstance(kind, tuple) and not 0 <= v < float("inf"):
+            raise ConfigError(source, f"run.{k}", f"expected a non-negative number, got {v!r}")
 
     try:
         StoppingRules.from_dict(config.get("stop", {}))
