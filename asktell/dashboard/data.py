@@ -172,12 +172,13 @@ def _problem(path: Path, e: BaseException) -> RunProblem:
             f"{db} was written with a run-store schema this asktell does not read "
             f"({e}). Open it with the asktell version that wrote it, or resume it with this "
             "one to upgrade it.", text)
-    if isinstance(e, sqlite3.DatabaseError) and "no such table" in str(e):
+    # The store reports SQLite's own errors inside its StoreError: classify by their words.
+    if "no such table" in str(e):
         return RunProblem(
             "incomplete",
             f"{db} is not a complete asktell run store: it was probably being created when its "
             "writer stopped (a half-written run). Start the run again.", text)
-    if isinstance(e, sqlite3.DatabaseError):
+    if isinstance(e, sqlite3.DatabaseError) or "not a readable run store" in str(e):
         return RunProblem(
             "corrupt",
             f"{db} is not a readable SQLite database (corrupt, truncated or another kind of "
