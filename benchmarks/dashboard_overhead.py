@@ -6,7 +6,8 @@ What is measured
     ``RunStore``, each batch committed before the next ask (the store path of every configured
     run). The objective sleeps ``--eval-ms`` per batch, so a run lasts long enough to be polled
     several times; the sleep is outside the measured time. The figure is the time spent inside
-    ``RunStore.append`` (one batch and the states, one SQLite transaction), summed per run.
+    ``RunStore.append`` and ``RunStore.flush`` (the store's writes: batches and states, committed
+    in SQLite transactions), summed per run.
 
 How
     One ``asktell dashboard`` server process serves the runs' folder (127.0.0.1, a free port).
@@ -94,14 +95,20 @@ def one_run(path: Path, batches: int, eval_s: float, watch: tuple[str, str, floa
     store = RunStore.create(path, {"optimiser": opt.name, "status": "created",
                                    "direction": "minimise"})
     times: list[float] = []
-    append = store.append
 
-    def timed_append(**kw: Any) -> None:
-        t = time.perf_counter()
-        append(**kw)
-        times.append(time.perf_counter() - t)
+    def timed(method: Any) -> Any:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return method(*a, **kw)
+            finally:
+                times.append(time.perf_counter() - t)
+        return wrapper
 
-    store.append = timed_append  # type: ignore[method-assign]
+    # Every write the store does for the run: append (and flush, where commits are grouped).
+    for name in ("append", "flush"):
+        if hasattr(store, name):
+            setattr(store, name, timed(getattr(store, name)))
     poller = None
     polls = 0
     try:
@@ -125,7 +132,7 @@ def one_run(path: Path, batches: int, eval_s: float, watch: tuple[str, str, floa
             polls = int(lines[-1]) if lines else 0
         store.close()
     return {"store_s": float(np.sum(times)), "per_commit_us": 1e6 * float(np.mean(times)),
-            "wall_s": wall, "requests": polls, "commits": len(times)}
+            "wall_s": wall, "requests": polls, "calls": len(times)}
 
 
 def main(argv: list[str] | None = None) -> int:
