@@ -257,9 +257,11 @@ def pack(obj: Any) -> str | bytes:
     --------
     >>> unpack(pack(np.arange(3.0))).tolist(), unpack(pack(["CCO", "C"]))
     ([0.0, 1.0, 2.0], ['CCO', 'C'])
+    >>> unpack(pack(np.array([[0, 1]], dtype=np.uint8))).dtype
+    dtype('uint8')
     """
     if type(obj) is np.ndarray and obj.dtype.kind in "biufc" and obj.dtype.isnative:
-        head = f"{obj.dtype.str}|{','.join(map(str, obj.shape))}|".encode("ascii")
+        head = f"{obj.dtype.str};{','.join(map(str, obj.shape))};".encode("ascii")
         return _PACK_MAGIC + head + np.ascontiguousarray(obj).tobytes()
     return dumps(obj)
 
@@ -277,7 +279,7 @@ def unpack(data: str | bytes) -> Any:
     """
     if isinstance(data, (bytes, memoryview)) and bytes(data[:4]) == _PACK_MAGIC:
         raw = bytes(data)
-        dt, shape, body = raw[4:].split(b"|", 2)
+        dt, shape, body = raw[4:].split(b";", 2)  # a dtype string may hold "|" ("|u1")
         dtype = np.dtype(dt.decode("ascii"))
         if dtype.kind not in _ALLOWED_KINDS:
             raise TypeError(f"refusing to decode an array of dtype {dtype}")

@@ -108,7 +108,7 @@ def test_store_holds_no_pickles(tmp_path):
         for row in con.execute(f"SELECT * FROM {table}"):
             for cell in row:
                 if isinstance(cell, bytes):  # only packed numeric arrays, nothing else
-                    assert cell.startswith(b"\x93ATA<f8|"), f"unknown binary data in {table}"
+                    assert cell.startswith(b"\x93ATA<f8;"), f"unknown binary data in {table}"
                     assert isinstance(serialization.unpack(cell), np.ndarray)
                 if isinstance(cell, str) and cell[:1] in "{[":
                     json.loads(cell)  # plain JSON
