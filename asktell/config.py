@@ -10,7 +10,8 @@ required)::
                    scores whole batches itself (SMILES generators); other keys are passed on
     [optimiser]    name = a registered optimiser; other keys (x0, sigma0, seed, ...) are passed on
     [boundaries]   lower = [...], upper = [...]
-    [evaluator]    name = "sequential" | "parallel"; other keys are passed on (n_workers, ...)
+    [evaluator]    name = a registered evaluator ("sequential", "parallel", "batch", ...; default
+                   "sequential"); other keys are passed on (n_workers, ...)
     [stop]         the fields of :class:`asktell.StoppingRules`
 """
 
@@ -35,7 +36,6 @@ __all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
 
 SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
 RUN_KEYS = {"out": str, "progress": bool, "log_every": int, "plot": bool}
-EVALUATORS = ("sequential", "parallel")
 
 
 class ConfigError(ValueError):
@@ -176,7 +176,7 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     ------
     ConfigError
     """
-    from .plugins import UnknownNameError, registry
+    from .plugins import CREATE_KEYWORDS, UnknownNameError, registry
 
     for key in config:
         if key not in SECTIONS:
@@ -196,8 +196,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     except (ValueError, TypeError) as e:
         raise ConfigError(source, "stop", str(e)) from None
 
-    def named(section: str, family: str) -> Callable[..., Any]:
-        table = config[section]
+    def named(section: str, family: str, table: dict | None = None) -> Callable[..., Any]:
+        table = config[section] if table is None else table
         if "name" not in table:
             raise ConfigError(source, f"{section}.name",
                               "missing; `asktell plugins` lists the names")
@@ -211,7 +211,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
         raise ConfigError(source, "optimiser", "missing section [optimiser] (with name = ...)")
     opt = config["optimiser"]
     factory = named("optimiser", "optimiser")
-    kwargs = {k: v for k, v in opt.items() if k != "name"}
+    # restarts / max_restarts are create()'s own keywords, for any population optimiser
+    kwargs = {k: v for k, v in opt.items() if k != "name" and k not in CREATE_KEYWORDS}
     if "boundaries" in config:
         kwargs["boundaries"] = None
     _check_kwargs(source, "optimiser", factory, kwargs)
@@ -258,15 +259,9 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
             raise ConfigError(source, "problem.callable",
                               f'expected "module:attribute", got {prob["callable"]!r}')
 
-    ev = config.get("evaluator", {})
-    name = ev.get("name", "sequential")
-    if name not in EVALUATORS:
-        raise ConfigError(source, "evaluator.name",
-                          f"expected one of {list(EVALUATORS)}, got {name!r}")
-    from .evaluators import ParallelEvaluator, SequentialEvaluator
-
-    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
-    _check_kwargs(source, "evaluator", cls, {k: v for k, v in ev.items() if k != "name"})
+    ev = {"name": "sequential", **config.get("evaluator", {})}
+    _check_kwargs(source, "evaluator", named("evaluator", "evaluator", ev),
+                  {k: v for k, v in ev.items() if k != "name"})
     return config
 
 
@@ -298,7 +293,7 @@ def build_optimiser(config: dict[str, Any]) -> Any:
     if "boundaries" in config:
         b = config["boundaries"]
         kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
-    return registry().get("optimiser", name)(**kwargs)
+    return registry().create(name, **kwargs)
 
 
 def build_scorer(config: dict[str, Any]) -> Any:
@@ -313,10 +308,9 @@ def build_scorer(config: dict[str, Any]) -> Any:
 
 
 def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any]) -> Any:
-    """The evaluator named by ``[evaluator]`` around ``f``."""
-    from .evaluators import ParallelEvaluator, SequentialEvaluator
+    """The evaluator named by ``[evaluator]`` (a name in the registry) around ``f``."""
+    from .plugins import registry
 
     kwargs = dict(config.get("evaluator", {}))
     name = kwargs.pop("name", "sequential")
-    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
-    return cls(f, **kwargs)
+    return registry().get("evaluator", name)(f, **kwargs)
