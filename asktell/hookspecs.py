@@ -183,7 +183,9 @@ def asktell_add_problems(registry: FamilyRegistry) -> None:
     Notes
     -----
     ``factory(**options)`` returns a picklable callable ``f(candidate) -> float`` (the objective
-    a run configuration's ``[problem]`` section names). It may carry ``true_parameters``.
+    a run configuration's ``[problem]`` section names). It may carry ``true_parameters``, and
+    may offer ``batch(xs) -> ndarray``, the values of every row of ``xs`` at once (what the
+    benchmarks use; the built-in sphere, Rosenbrock, Rastrigin and logistic problems do).
 
     Examples
     --------

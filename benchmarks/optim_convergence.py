@@ -66,6 +66,7 @@ import numpy as np
 from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
 
 import asktell
+from asktell_optim import Rastrigin, Rosenbrock, Sphere
 
 NAME = "optim_convergence"
 D = 10
@@ -76,47 +77,8 @@ MAX_RESTARTS = 9
 Objective = Callable[[np.ndarray], np.ndarray]
 
 
-def sphere(xs: np.ndarray) -> np.ndarray:
-    """Sphere, sum of x_i^2, one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return np.einsum("ij,ij->i", xs, xs)
-
-
-def rosenbrock(xs: np.ndarray) -> np.ndarray:
-    """Rosenbrock, sum of 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    a, b = xs[:, :-1], xs[:, 1:]
-    return np.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2, axis=1)
-
-
-def rastrigin(xs: np.ndarray) -> np.ndarray:
-    """Rastrigin, 10 d + sum of x_i^2 - 10 cos(2 pi x_i), one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return 10.0 * xs.shape[1] + np.sum(xs * xs - 10.0 * np.cos(2.0 * np.pi * xs), axis=1)
+#: The library's test problems, evaluated a batch at a time.
+sphere, rosenbrock, rastrigin = Sphere().batch, Rosenbrock().batch, Rastrigin().batch
 
 
 #: name -> (objective, x0 half-width, sigma0, budget).

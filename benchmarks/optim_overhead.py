@@ -56,6 +56,7 @@ import numpy as np
 from _common import machine_info, markdown_table, median, quartiles, write_results
 
 import asktell
+from asktell_optim import Sphere
 
 NAME = "optim_overhead"
 DIMS = (2, 10, 50)
@@ -68,18 +69,8 @@ Generation = Callable[[], float]
 _perf = time.perf_counter
 
 
-def sphere(xs: np.ndarray) -> np.ndarray:
-    """Vectorised sphere: one value per row of ``xs``.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return np.einsum("ij,ij->i", xs, xs)
+#: The vectorised sphere of the library's test problems: one value per row of ``xs``.
+sphere = Sphere().batch
 
 
 # ---------------------------------------------------------------------- one generation each
