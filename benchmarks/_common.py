@@ -28,6 +28,7 @@ __all__ = [
     "machine_info",
     "markdown_table",
     "median",
+    "one_blas_thread",
     "quartiles",
     "write_results",
 ]
@@ -145,6 +146,17 @@ def machine_info() -> dict[str, Any]:
         "git": _git_state(),
         "argv": sys.argv,
     }
+
+
+def one_blas_thread() -> None:
+    """Limit BLAS to one thread in this process (threadpoolctl).
+
+    The benchmarks' matrices are small: a second BLAS thread only stalls them on a shared
+    machine. Use it as a ``ProcessPoolExecutor`` initializer, or at the start of a script.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def median(xs: Sequence[float]) -> float:

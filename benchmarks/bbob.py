@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, machine_info, markdown_table, write_results
+from _common import RESULTS, machine_info, markdown_table, one_blas_thread, write_results
 
 import asktell
 
@@ -341,13 +341,6 @@ def one_run(task: tuple[str, str, int, int, int, float, str]) -> dict[str, Any]:
     }
 
 
-def _init_worker() -> None:
-    """One BLAS thread per worker (the matrices are at most 10 x 10)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
 def summarise(runs: list[dict[str, Any]], dims: list[int],
               functions: list[int]) -> dict[str, Any]:
     """Success fractions and ERT per method, dimension and function.
@@ -472,7 +465,7 @@ def run(dims: list[int], instances: tuple[int, int], jobs: int,
                  for f, d, i, pid in ids if f in functions for m in METHODS]
         tasks.sort(key=lambda t: -t[3])  # largest dimensions first, for load balance
         runs: list[dict[str, Any]] = []
-        with ProcessPoolExecutor(jobs, initializer=_init_worker) as ex:
+        with ProcessPoolExecutor(jobs, initializer=one_blas_thread) as ex:
             futures = [ex.submit(one_run, t) for t in tasks]
             for k, fut in enumerate(as_completed(futures)):
                 runs.append(fut.result())

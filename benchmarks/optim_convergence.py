@@ -63,7 +63,15 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    one_blas_thread,
+    quartiles,
+    write_results,
+)
 
 import asktell
 from asktell_optim import Rastrigin, Rosenbrock, Sphere
@@ -331,10 +339,8 @@ def one_run(task: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
 
 
 def _init_worker() -> None:
-    """Limit BLAS to one thread in each worker (the runs are many small matrices)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+    """One BLAS thread in each worker (the runs are many small matrices)."""
+    one_blas_thread()
     os.chdir(tempfile.gettempdir())  # nothing is written; this makes sure not into the repo
 
 
