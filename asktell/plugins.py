@@ -127,7 +127,8 @@ class Entry:
     requires: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     hint: str = ""
-    _resolved: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _resolved: dict[str, Any] = field(default_factory=dict, init=False, compare=False,
+                                      repr=False)
 
     @property
     def available(self) -> bool:

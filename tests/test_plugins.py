@@ -425,3 +425,47 @@ def test_example_plugin_simulator_and_summary_work_by_name_in_the_cinn():
     assert est.evaluations == 32
     with pytest.raises(ValueError, match="summary must be one of"):
         CINN(simulator="ricker", summary="mean-sdt")
+
+
+BLOCK_EXTRAS = """
+    import importlib.abc, logging, sys
+
+    class Missing(importlib.abc.MetaPathFinder):
+        "Acts as if torch and RDKit were not installed."
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("torch", "rdkit"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Missing())
+    logging.basicConfig(level=logging.WARNING)
+"""
+
+
+def test_missing_extras_say_nothing_until_asked_for_then_name_the_install_command(tmp_path):
+    out = run_python(textwrap.dedent(BLOCK_EXTRAS) + textwrap.dedent(f"""
+        import asktell
+        from asktell.cli import main
+        assert main(["run", {str(ROOT / "examples" / "logistic_xnes.toml")!r},
+                     "--set", "stop.max_iterations=1", "--set", "run.plot=false",
+                     "--out", {str(tmp_path / "run")!r}, "--no-progress"]) == 0
+        print("RUN-OK", file=sys.stderr)
+        main(["plugins"])
+        for family, name in [("optimiser", "organ"), ("reward", "qed"), ("summary", "deepset")]:
+            try:
+                asktell.get(family, name)
+            except asktell.plugins.PluginUnavailableError as e:
+                print("ERROR", name, e)
+    """))
+    before_run = out.stderr.split("RUN-OK")[0]
+    assert "WARNING" not in before_run and "torch" not in before_run, before_run
+    lines = out.stdout.splitlines()
+    organ = next(x for x in lines if " organ " in x)
+    assert 'needs torch: pip install "asktell[torch]"' in organ
+    qed = next(x for x in lines if " qed " in x)
+    assert 'needs rdkit: pip install "asktell[chem]"' in qed
+    assert not [x for x in lines if x.startswith("FAILED")]
+    errors = {x.split()[1]: x for x in lines if x.startswith("ERROR")}
+    assert set(errors) == {"organ", "qed", "deepset"}
+    assert 'pip install "asktell[torch]"' in errors["organ"]
+    assert 'pip install "asktell[chem]"' in errors["qed"]
