@@ -14,7 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ import numpy as np
 
 __all__ = [
     "RESULTS",
+    "BudgetTracker",
+    "budget_loop",
     "filesystem_of",
     "fmt",
     "machine_info",
@@ -146,6 +148,97 @@ def machine_info() -> dict[str, Any]:
         "git": _git_state(),
         "argv": sys.argv,
     }
+
+
+class BudgetTracker:
+    """Counts evaluations against a budget and remembers when a target was first reached.
+
+    Parameters
+    ----------
+    budget : int
+        Evaluations allowed.
+    target : float
+        A value below this reaches the target.
+    """
+
+    def __init__(self, budget: int, target: float) -> None:
+        self.budget = budget
+        self.target = target
+        self.evals = 0
+        self.hit: int | None = None
+        self.fbest = math.inf
+
+    def record(self, fs: np.ndarray) -> bool:
+        """Record a batch of values, in order.
+
+        Parameters
+        ----------
+        fs : ndarray, shape (n,)
+
+        Returns
+        -------
+        bool
+            Whether the target has been reached.
+        """
+        if self.hit is None:
+            below = np.flatnonzero(fs < self.target)
+            if below.size:
+                self.hit = self.evals + int(below[0]) + 1
+        self.evals += len(fs)
+        self.fbest = min(self.fbest, float(np.min(fs)))
+        return self.hit is not None
+
+    @property
+    def spent(self) -> bool:
+        """Whether the budget is used up."""
+        return self.evals >= self.budget
+
+    def result(self, stop: Any, seconds: float) -> dict[str, Any]:
+        """The run's record: solved, runtime (evaluations to the target), evaluations, fbest,
+        why it stopped (as text) and its wall time.
+
+        Parameters
+        ----------
+        stop : any
+            Why the run ended.
+        seconds : float
+            Wall time of the run.
+
+        Returns
+        -------
+        dict
+        """
+        solved = self.hit is not None and self.hit <= self.budget
+        return {"solved": solved, "runtime": self.hit if solved else None,
+                "evaluations": self.evals, "fbest": self.fbest, "stop": str(stop),
+                "seconds": seconds}
+
+
+def budget_loop(step: Callable[[], np.ndarray], tracker: BudgetTracker,
+                stop: Callable[[], Any] | None = None) -> Any:
+    """Repeat one generation until the target, the budget or the method's own stop.
+
+    Parameters
+    ----------
+    step : callable
+        One generation: ask, evaluate, tell; returns the batch's values.
+    tracker : BudgetTracker
+        Records every batch.
+    stop : callable, optional
+        The method's stopping test (``opt.stop``): a falsy value to go on, else the reasons.
+
+    Returns
+    -------
+    any
+        ``"target"``, ``"budget"`` or the reasons ``stop`` gave.
+    """
+    while not tracker.spent:
+        if tracker.record(step()):
+            return "target"
+        reasons = stop() if stop is not None else None
+        if reasons:
+            return reasons
+    return "budget"
 
 
 def one_blas_thread() -> None:

@@ -64,6 +64,8 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    BudgetTracker,
+    budget_loop,
     fmt,
     machine_info,
     markdown_table,
@@ -100,66 +102,6 @@ METHODS = ("asktell cmaes", "asktell cmaes+bipop", "asktell xnes", "pycma",
            "pycma fmin2 bipop", "pints xnes")
 
 
-class Tracker:
-    """Counts evaluations and remembers when the target was first reached.
-
-    Parameters
-    ----------
-    budget : int
-        Evaluations allowed.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.evals = 0
-        self.hit: int | None = None
-        self.fbest = np.inf
-
-    def batch(self, fs: np.ndarray) -> bool:
-        """Record a batch of values, in order.
-
-        Parameters
-        ----------
-        fs : ndarray, shape (n,)
-
-        Returns
-        -------
-        bool
-            Whether the target has been reached.
-        """
-        if self.hit is None:
-            below = np.flatnonzero(fs < TARGET)
-            if below.size:
-                self.hit = self.evals + int(below[0]) + 1
-        self.evals += len(fs)
-        self.fbest = min(self.fbest, float(np.min(fs)))
-        return self.hit is not None
-
-    @property
-    def spent(self) -> bool:
-        """Whether the budget is used up."""
-        return self.evals >= self.budget
-
-    def result(self, stop: Any, seconds: float) -> dict[str, Any]:
-        """The run's record.
-
-        Parameters
-        ----------
-        stop : any
-            Why the run ended (stored as text).
-        seconds : float
-            Wall time of the run.
-
-        Returns
-        -------
-        dict
-        """
-        solved = self.hit is not None and self.hit <= self.budget
-        return {"solved": solved, "runtime": self.hit if solved else None,
-                "evaluations": self.evals, "fbest": self.fbest, "stop": str(stop),
-                "seconds": seconds}
-
-
 def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: int,
                 name: str, restarts: str | None) -> dict[str, Any]:
     """An asktell ask/tell loop until the target, the budget or ``opt.stop()``.
@@ -177,26 +119,21 @@ def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: 
     Returns
     -------
     dict
-        The run's record (see :meth:`Tracker.result`).
+        The run's record (see :meth:`_common.BudgetTracker.result`).
     """
     t0 = time.perf_counter()
     kw: dict[str, Any] = {}
     if restarts is not None:
         kw = {"restarts": restarts, "max_restarts": MAX_RESTARTS}
     opt = asktell.create(name, x0=x0, sigma0=sigma0, seed=seed, **kw)
-    tr = Tracker(budget)
-    stop: Any = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         fs = f(opt.ask())
         opt.tell(fs)
-        if tr.batch(fs):
-            stop = "target"
-            break
-        reasons = opt.stop()
-        if reasons:
-            stop = reasons
-            break
-    out = tr.result(stop, time.perf_counter() - t0)
+        return fs
+
+    out = tr.result(budget_loop(step, tr, opt.stop), time.perf_counter() - t0)
     if restarts is not None:
         out["restart_index"] = opt.restart_index
     return out
@@ -223,19 +160,15 @@ def run_pycma(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
 
     t0 = time.perf_counter()
     es = cma.CMAEvolutionStrategy(x0, sigma0, {"verbose": -9, "seed": seed})
-    tr = Tracker(budget)
-    stop: Any = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         xs = es.ask()
         fs = f(np.asarray(xs))
         es.tell(xs, fs.tolist())
-        if tr.batch(fs):
-            stop = "target"
-            break
-        reasons = es.stop()
-        if reasons:
-            stop = dict(reasons)
-            break
+        return fs
+
+    stop = budget_loop(step, tr, lambda: dict(es.stop()))
     return tr.result(stop, time.perf_counter() - t0)
 
 
@@ -259,11 +192,11 @@ def run_fmin2(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
     import cma
 
     t0 = time.perf_counter()
-    tr = Tracker(budget)
+    tr = BudgetTracker(budget, TARGET)
 
     def scalar(x: np.ndarray) -> float:
         v = f(np.asarray(x, dtype=float).reshape(1, -1))
-        tr.batch(v)
+        tr.record(v)
         return float(v[0])
 
     opts = {"verbose": -9, "ftarget": TARGET, "maxfevals": budget, "seed": seed}
@@ -295,15 +228,14 @@ def run_pints(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
     t0 = time.perf_counter()
     np.random.seed(seed)  # noqa: NPY002 - PINTS draws from numpy's global generator
     opt = pints.XNES(x0, sigma0)
-    tr = Tracker(budget)
-    stop = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         fs = f(np.asarray(opt.ask()))
         opt.tell(fs)
-        if tr.batch(fs):
-            stop = "target"
-            break
-    return tr.result(stop, time.perf_counter() - t0)
+        return fs
+
+    return tr.result(budget_loop(step, tr), time.perf_counter() - t0)
 
 
 def one_run(task: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
