@@ -6,6 +6,7 @@ Not a benchmark itself. Each ``benchmarks/NAME.py`` imports it (the scripts' own
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import math
@@ -24,6 +25,7 @@ import numpy as np
 __all__ = [
     "RESULTS",
     "BudgetTracker",
+    "benchmark_parser",
     "budget_loop",
     "filesystem_of",
     "fmt",
@@ -239,6 +241,26 @@ def budget_loop(step: Callable[[], np.ndarray], tracker: BudgetTracker,
         if reasons:
             return reasons
     return "budget"
+
+
+def benchmark_parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
+    """The command line every benchmark starts from: its description and ``--quick``.
+
+    Parameters
+    ----------
+    doc : str
+        The script's docstring (its first line describes it).
+    quick : str
+        What ``--quick`` shortens, for the help.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Add the script's own options to it.
+    """
+    ap = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=quick)
+    return ap
 
 
 def one_blas_thread() -> None:

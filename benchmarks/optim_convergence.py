@@ -53,7 +53,6 @@ Run
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -65,6 +64,7 @@ from typing import Any
 import numpy as np
 from _common import (
     BudgetTracker,
+    benchmark_parser,
     budget_loop,
     fmt,
     machine_info,
@@ -423,20 +423,9 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status (0; a goal not met is a result, not a failure).
-    """
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="10 seeds (default: 30)")
+    """Command-line entry point (``argv`` default ``sys.argv[1:]``); returns the exit status,
+    0 also when a goal is not met (that is a result, not a failure)."""
+    ap = benchmark_parser(__doc__, "10 seeds (default: 30)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     args = ap.parse_args(argv)

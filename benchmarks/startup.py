@@ -28,7 +28,6 @@ Run ``python benchmarks/startup.py [--repeats N] [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -39,7 +38,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    benchmark_parser,
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    quartiles,
+    write_results,
+)
 
 NAME = "startup"
 GOAL_RATIO = 1.5
@@ -126,9 +133,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dict
         The payload written to ``results/startup.json``.
     """
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = benchmark_parser(__doc__, "5 repeats")
     p.add_argument("--repeats", type=int, default=15, help="runs of each command (15)")
-    p.add_argument("--quick", action="store_true", help="5 repeats")
     args = p.parse_args(argv)
     repeats = 5 if args.quick else args.repeats
     info = machine_info()

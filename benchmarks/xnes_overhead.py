@@ -30,7 +30,6 @@ Run ``python benchmarks/xnes_overhead.py [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import gc
 import time
 import warnings
@@ -38,7 +37,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    benchmark_parser,
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    quartiles,
+    write_results,
+)
 
 import asktell
 from asktell_optim import Sphere
@@ -301,8 +308,7 @@ def table(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter blocks")
+    ap = benchmark_parser(__doc__, "fewer repeats, shorter blocks")
     ap.add_argument(
         "--blas-threads", type=int, default=1,
         help="BLAS thread limit of the headline configuration (default 1); the library "
