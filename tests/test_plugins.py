@@ -227,6 +227,14 @@ def test_plugin_packages_keep_their_public_names():
     assert asktell_qml.GaussianKernel is asktell.get("kernel", "gaussian")
     assert asktell_cinn.TwoMoons is asktell.get("simulator", "two-moons")
     assert "CINN" in dir(asktell_cinn)
+    # a function named like its submodule stays the function once the submodule is imported
+    import asktell_organ.organ  # noqa: F401 - imports asktell_organ.rollout
+    from asktell_organ import rollout
+
+    assert callable(rollout) and rollout.__module__ == "asktell_organ.rollout"
+    import asktell_chem
+
+    assert asktell_chem.metrics.__name__ == "asktell_chem.metrics"  # a submodule export
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         asktell_cinn.Nope  # noqa: B018
 

@@ -61,7 +61,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **{name: ".rewards" for name in (
         "QED", "Composite", "Diversity", "LipinskiRule", "LogP", "NPLikeness", "Novelty",
         "Reward", "SAScore", "Substructure", "Uniqueness", "Validity", "reward_from_config")},
-})
+}, submodules=("metrics",))
 
 _RDKIT = ("rdkit",)
 
