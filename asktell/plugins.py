@@ -167,8 +167,9 @@ class Entry:
             If a declared requirement is missing, or the import fails; the message says what to
             install.
         """
-        if "factory" in self._resolved:
-            return self._resolved["factory"]  # type: ignore[no-any-return]
+        cached: Callable[..., Any] | None = self._resolved.get("factory")
+        if cached is not None:
+            return cached
         what = f"{self.family} {self.name!r} (plugin {self.plugin!r})"
         if self.missing:
             raise PluginUnavailableError(
@@ -194,8 +195,9 @@ class Entry:
                 "(a bug in the plugin)") from e
         if not callable(obj):
             raise TypeError(f"{what}: {self.target!r} is not callable, got {type(obj).__name__}")
-        self._resolved["factory"] = obj
-        return obj  # type: ignore[no-any-return]
+        factory: Callable[..., Any] = obj
+        self._resolved["factory"] = factory
+        return factory
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,8 @@ class Restarts(Optimiser):
     def _ask(self) -> np.ndarray:
         if self._inner.stop() is not None and not self._exhausted():
             self._next_run()
-        return self._inner.ask()
+        batch: np.ndarray = self._inner.ask()
+        return batch
 
     def _tell(self, losses: np.ndarray) -> None:
         self._inner.tell(losses)

@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     rss[label].append(m)
         imported = heavy_imports(work)
     base_w, base_m = median(walls["baseline"]), median(rss["baseline"])
-    rows, figures = [], {}
+    rows: list[list[str]] = []
+    figures: dict[str, dict[str, Any]] = {}
     for label in labels:
         w, m = median(walls[label]), median(rss[label])
         q1, q3 = quartiles(walls[label])

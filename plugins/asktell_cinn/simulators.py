@@ -306,4 +306,5 @@ def simulator(simulator: str = "gaussian-mean", **options: Any) -> Simulator:
         raise
     except UnknownNameError as e:
         raise ValueError(f"unknown simulator {simulator!r}: {e}") from None
-    return factory(**options)  # type: ignore[no-any-return]
+    made: Simulator = factory(**options)
+    return made

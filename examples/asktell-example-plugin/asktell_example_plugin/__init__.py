@@ -51,10 +51,11 @@ class RandomSearch(asktell.NumericOptimiser):
         if boundaries is None:
             raise ValueError("random-search needs boundaries to sample from")
         super().__init__(x0, None, boundaries, seed=seed, direction=direction)
+        self._box = boundaries
         self._popsize = int(popsize)
 
     def _ask(self) -> np.ndarray:
-        return self.boundaries.sample(self._popsize, self._rng)
+        return self._box.sample(self._popsize, self._rng)
 
     def _tell(self, losses: np.ndarray) -> None:
         pass  # random search learns nothing; the base class tracks the best point
