@@ -34,6 +34,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     result = run(args.config, out=args.out, overrides=args.set or (),
                  progress=False if args.no_progress else None)
+    assert result.run_dir is not None
+    assert result.run_dir is not None
     _print_result(summary(result.run_dir))
     return 0
 
@@ -43,6 +45,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
     result = resume(args.run_dir, overrides=args.set or (),
                     progress=False if args.no_progress else None)
+    assert result.run_dir is not None
     _print_result(summary(result.run_dir))
     return 0
 
@@ -199,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * args.verbose
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except ConfigError as e:
         print(f"asktell: configuration error: {e}", file=sys.stderr)
         return 2

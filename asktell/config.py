@@ -74,7 +74,8 @@ def _parse_value(text: str, source: str, key: str) -> Any:
                           "1.5, lists as [1, 2], strings as \"text\"") from None
 
 
-def apply_overrides(config: dict[str, Any], overrides: Iterable[str], source: str) -> dict:
+def apply_overrides(config: dict[str, Any], overrides: Iterable[str],
+                    source: str) -> dict[str, Any]:
     """Apply ``section.key=value`` overrides (values parsed as TOML, else taken as strings).
 
     Parameters
@@ -150,7 +151,8 @@ def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], wh
         raise ConfigError(source, key, f"expected {what}, got {value!r} ({type(value).__name__})")
 
 
-def _check_kwargs(source: str, section: str, factory: Callable[..., Any], kwargs: dict) -> None:
+def _check_kwargs(source: str, section: str, factory: Callable[..., Any],
+                  kwargs: dict[str, Any]) -> None:
     try:
         sig = inspect.signature(factory)
     except (TypeError, ValueError):
@@ -288,8 +290,9 @@ def build_problem(config: dict[str, Any], source: str = "<config>") -> Callable[
 
     prob = dict(config["problem"])
     if "name" in prob:
-        return _construct(registry().get("problem", prob.pop("name")), prob,
-                          source, "problem")
+        factory = registry().get("problem", prob.pop("name"))
+        problem: Callable[[Any], Any] = _construct(factory, prob, source, "problem")
+        return problem
     target = prob.pop("callable")
     path = prob.pop("path", None)
     if path and path not in sys.path:
@@ -306,7 +309,8 @@ def build_problem(config: dict[str, Any], source: str = "<config>") -> Callable[
         except AttributeError:
             raise ConfigError(source, "problem.callable",
                               f"module {module!r} has no attribute {attr!r}") from None
-    return _construct(obj, prob, source, "problem") if prob else obj
+    made: Callable[[Any], Any] = _construct(obj, prob, source, "problem") if prob else obj
+    return made
 
 
 def build_optimiser(config: dict[str, Any], source: str = "<config>") -> Any:

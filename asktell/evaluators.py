@@ -107,7 +107,8 @@ def _cache_key(x: Any) -> Hashable | None:
         hash(x)
     except TypeError:
         return None
-    return x
+    key: Hashable = x
+    return key
 
 
 class Evaluator(abc.ABC):
@@ -309,7 +310,7 @@ class Evaluator(abc.ABC):
         return EvaluationError(0, "TypeError", msg)
 
     @abc.abstractmethod
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
+    def _evaluate(self, items: Any) -> tuple[list[Any], list[RawError]]:
         """Score ``items``; return (raw values, [(index, error, traceback), ...])."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most evaluators hold nothing
@@ -428,7 +429,7 @@ class ParallelEvaluator(Evaluator):
                 ) from e
             if n_workers is None:
                 client = distributed.get_client()
-                n_workers = max(1, sum(client.nthreads().values()))
+                n_workers = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
         self.backend = backend
         self.n_workers = int(n_workers or os.cpu_count() or 1)
         self.chunks_per_worker = chunks_per_worker

@@ -54,7 +54,7 @@ def create_app(roots: Sequence[str | Path], *, refresh: float = 1.0) -> Starlett
     starlette.applications.Starlette
         An ASGI application; serve it with uvicorn (:func:`asktell.dashboard.serve` does).
     """
-    roots = [Path(r) for r in roots]
+    dirs: list[Path] = [Path(r) for r in roots]
     if refresh <= 0:
         raise ValueError(f"refresh must be a positive number of seconds, got {refresh!r}")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -64,20 +64,20 @@ def create_app(roots: Sequence[str | Path], *, refresh: float = 1.0) -> Starlett
 
     def lookup(request: Request) -> RunRef:
         key = request.path_params["key"]
-        ref = data.resolve(roots, key)
+        ref = data.resolve(dirs, key)
         if ref is None:
-            raise HTTPException(404, f"No run {key!r} under {', '.join(map(str, roots))}.")
+            raise HTTPException(404, f"No run {key!r} under {', '.join(map(str, dirs))}.")
         return ref
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> Response:
-        ctx.setdefault("roots", roots)
+        ctx.setdefault("roots", dirs)
         ctx.setdefault("refresh", refresh)
         return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
     def runs_context() -> dict[str, Any]:
-        refs = data.find_runs(roots)
+        refs = data.find_runs(dirs)
         return {"rows": data.summaries(refs),
-                "missing_roots": [r for r in roots if not r.is_dir()]}
+                "missing_roots": [r for r in dirs if not r.is_dir()]}
 
     async def index(request: Request) -> Response:
         return page(request, "index.html", **runs_context())
@@ -87,7 +87,7 @@ def create_app(roots: Sequence[str | Path], *, refresh: float = 1.0) -> Starlett
 
     async def api_runs(request: Request) -> Response:
         out = []
-        for ref, info in data.summaries(data.find_runs(roots)):
+        for ref, info in data.summaries(data.find_runs(dirs)):
             row: dict[str, Any] = {"key": ref.key, "name": ref.name, "path": str(ref.path)}
             if isinstance(info, RunInfo):
                 row.update(method=info.method, status=info.status, iterations=info.iterations,
@@ -97,7 +97,7 @@ def create_app(roots: Sequence[str | Path], *, refresh: float = 1.0) -> Starlett
             else:
                 row.update(problem=info.kind, message=info.message)
             out.append(row)
-        return JSONResponse({"roots": [str(r) for r in roots], "runs": out})
+        return JSONResponse({"roots": [str(r) for r in dirs], "runs": out})
 
     async def run_page(request: Request) -> Response:
         ref = lookup(request)
@@ -142,7 +142,7 @@ def create_app(roots: Sequence[str | Path], *, refresh: float = 1.0) -> Starlett
 
     async def compare(request: Request) -> Response:
         keys = request.query_params.getlist("run")
-        refs = [data.resolve(roots, k) for k in keys]
+        refs = [data.resolve(dirs, k) for k in keys]
         unknown = [k for k, r in zip(keys, refs) if r is None]
         chosen = [r for r in refs if r is not None]
         return page(request, "compare.html", runs=chosen, unknown=unknown,

@@ -310,10 +310,11 @@ def read_batches(path: Path, *, last: int = 100,
             for b in store.batches():
                 total += 1
                 values = np.asarray(b.values, dtype=float)
-                errs = [{"index": int(e.get("index", -1)), "error": str(e.get("error", ""))}
-                        for e in b.errors]
+                errs: list[dict[str, Any]] = [
+                    {"index": int(e.get("index", -1)), "error": str(e.get("error", ""))}
+                    for e in b.errors]
                 for e in errs:
-                    i = e["index"]
+                    i = int(e["index"])
                     cand = b.candidates[i] if 0 <= i < len(b.candidates) else None
                     errors.append({"iteration": b.iteration, **e, "candidate": _jsonable(cand)})
                 rows.append({
