@@ -215,7 +215,7 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     except (ValueError, TypeError) as e:
         raise ConfigError(source, "stop", str(e)) from None
 
-    def named(section: str, family: str, table: dict | None = None) -> Callable[..., Any]:
+    def named(section: str, family: str, table: dict[str, Any] | None = None) -> Callable[..., Any]:
         table = config[section] if table is None else table
         if "name" not in table:
             raise ConfigError(source, f"{section}.name",
