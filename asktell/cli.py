@@ -88,12 +88,14 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps(d, indent=2))
         return 0
     rows = [(e["family"], e["name"], e["plugin"],
-             f"{e['distribution'] or '-'} {e['version'] or ''}".strip(), e["source"])
+             f"{e['distribution'] or '-'} {e['version'] or ''}".strip(),
+             "ok" if e["available"] else f"needs {', '.join(e['missing'])}: {e['hint']}",
+             e["source"])
             for e in d["entries"]]
-    head = ("family", "name", "plugin", "distribution", "source")
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
+    head = ("family", "name", "plugin", "distribution", "status", "source")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(5)]
     for r in [head, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[4]))
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[5]))
     for f in d["failures"]:
         print(f"FAILED  {f['plugin']} ({f['distribution'] or '-'} {f['version'] or ''}): "
               f"{f['error']}\n        fix: {f['hint']}")

@@ -11,7 +11,8 @@ required)::
                    scores whole batches itself (SMILES generators); other keys are passed on
     [optimiser]    name = a registered optimiser; other keys (x0, sigma0, seed, ...) are passed on
     [boundaries]   lower = [...], upper = [...]
-    [evaluator]    name = "sequential" | "parallel"; other keys are passed on (n_workers, ...)
+    [evaluator]    name = a registered evaluator ("sequential", "parallel", "batch", ...; default
+                   "sequential"); other keys are passed on (n_workers, ...)
     [stop]         the fields of :class:`asktell.StoppingRules`
 """
 
@@ -41,7 +42,6 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "out": str, "progress": bool, "log_every": int, "plot": bool, "checkpoint_every": int,
     "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
 }
-EVALUATORS = ("sequential", "parallel")
 
 
 class ConfigError(ValueError):
@@ -189,7 +189,7 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     ------
     ConfigError
     """
-    from .plugins import UnknownNameError, registry
+    from .plugins import CREATE_KEYWORDS, UnknownNameError, registry
 
     for key in config:
         if key not in SECTIONS:
@@ -215,8 +215,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     except (ValueError, TypeError) as e:
         raise ConfigError(source, "stop", str(e)) from None
 
-    def named(section: str, family: str) -> Callable[..., Any]:
-        table = config[section]
+    def named(section: str, family: str, table: dict[str, Any] | None = None) -> Callable[..., Any]:
+        table = config[section] if table is None else table
         if "name" not in table:
             raise ConfigError(source, f"{section}.name",
                               "missing; `asktell plugins` lists the names")
@@ -230,7 +230,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
         raise ConfigError(source, "optimiser", "missing section [optimiser] (with name = ...)")
     opt = config["optimiser"]
     factory = named("optimiser", "optimiser")
-    kwargs = {k: v for k, v in opt.items() if k != "name"}
+    # restarts / max_restarts are create()'s own keywords, for any population optimiser
+    kwargs = {k: v for k, v in opt.items() if k != "name" and k not in CREATE_KEYWORDS}
     if "boundaries" in config:
         kwargs["boundaries"] = None
     _check_kwargs(source, "optimiser", factory, kwargs)
@@ -277,15 +278,9 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
             raise ConfigError(source, "problem.callable",
                               f'expected "module:attribute", got {prob["callable"]!r}')
 
-    ev = config.get("evaluator", {})
-    name = ev.get("name", "sequential")
-    if name not in EVALUATORS:
-        raise ConfigError(source, "evaluator.name",
-                          f"expected one of {list(EVALUATORS)}, got {name!r}")
-    from .evaluators import ParallelEvaluator, SequentialEvaluator
-
-    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
-    _check_kwargs(source, "evaluator", cls, {k: v for k, v in ev.items() if k != "name"})
+    ev = {"name": "sequential", **config.get("evaluator", {})}
+    _check_kwargs(source, "evaluator", named("evaluator", "evaluator", ev),
+                  {k: v for k, v in ev.items() if k != "name"})
     return config
 
 
@@ -331,8 +326,8 @@ def build_optimiser(config: dict[str, Any], source: str = "<config>") -> Any:
             kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
         except (TypeError, ValueError) as e:
             raise ConfigError(source, "boundaries", str(e)) from None
-    return _construct(registry().get("optimiser", name), kwargs,
-                      source, "optimiser")
+    # create(): restarts = "ipop" | "bipop" apply to any population optimiser
+    return _construct(functools.partial(registry().create, name), kwargs, source, "optimiser")
 
 
 def build_scorer(config: dict[str, Any], source: str = "<config>") -> Any:
@@ -349,13 +344,12 @@ def build_scorer(config: dict[str, Any], source: str = "<config>") -> Any:
 
 def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any],
                     source: str = "<config>") -> Any:
-    """The evaluator named by ``[evaluator]`` around ``f``."""
-    from .evaluators import ParallelEvaluator, SequentialEvaluator
+    """The evaluator named by ``[evaluator]`` (a name in the registry) around ``f``."""
+    from .plugins import registry
 
     kwargs = dict(config.get("evaluator", {}))
     name = kwargs.pop("name", "sequential")
-    cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
-    return _construct(functools.partial(cls, f), kwargs, source,
+    return _construct(functools.partial(registry().get("evaluator", name), f), kwargs, source,
                       "evaluator")
 
 

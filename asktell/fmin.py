@@ -90,7 +90,7 @@ def fmin(
     kwargs.update(x0=x0, sigma0=sigma0, boundaries=boundaries, seed=seed, direction=direction)
     if restarts is not None:
         kwargs.update(restarts=restarts, max_restarts=max_restarts)
-    opt = registry().get("optimiser", method)(**kwargs)
+    opt = registry().create(method, **kwargs)
     evaluate = SequentialEvaluator(f) if n_workers in (None, 1) else ParallelEvaluator(
         f, n_workers=n_workers)
     stop = {"max_evaluations": max_evaluations, "max_iterations": max_iterations,

@@ -1,18 +1,23 @@
 """Hook specifications: the contract between asktell and its plugins.
 
 A plugin is a module (or object) with functions marked ``@asktell.hookimpl`` whose names are the
-hooks below. It is found through the entry-point group ``asktell``::
+hooks below, one hook per family. It is found through the entry-point group ``asktell``::
 
     # pyproject.toml of the plugin's distribution
     [project.entry-points.asktell]
-    myplugin = "my_package.asktell_plugin"
+    myplugin = "my_package"
 
-Each hook receives a ``registry`` for one family and adds named factories to it with
-``registry.add(name, factory, summary=...)``. asktell validates at registration time: names are
-lowercase words joined by ``-``; a name registered twice is an error naming both plugins.
-Hooks are called once, when the registry is built, never inside an ask/tell loop.
+Each hook receives a ``registry`` for one family and adds names to it with
+``registry.add(name, factory, summary=..., requires=...)``. asktell validates at registration
+time: names are lowercase words joined by ``-``; a name registered twice is an error naming both
+plugins. Hooks are called once, when the registry is built, never inside an ask/tell loop.
+
+**Keep the entry module light.** Building the registry imports every plugin's entry module, so
+register each factory as a lazy reference ``"package.module:attribute"``, imported the first time
+its name is looked up, and declare the top-level modules it needs with ``requires=``: a user who
+asks for ``xnes`` then never imports your torch code, and a user without torch sees your names
+listed as unavailable, with the install command, instead of a warning at every start.
 """
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -51,7 +56,12 @@ def asktell_add_optimisers(registry: FamilyRegistry) -> None:
 
         @asktell.hookimpl
         def asktell_add_optimisers(registry):
-            registry.add("random-search", RandomSearch, summary="uniform samples in the box")
+            registry.add("random-search", "my_package.search:RandomSearch",
+                         summary="uniform samples in the box")
+
+    ``asktell.create(name, restarts="ipop" | "bipop", ...)`` wraps any population optimiser
+    (:class:`asktell.PopulationOptimiser`) in :class:`asktell.restarts.Restarts`; a factory
+    does not take ``restarts`` itself.
     """
 
 
@@ -91,8 +101,11 @@ def asktell_add_kernels(registry: FamilyRegistry) -> None:
 
     Notes
     -----
-    ``factory(**hyperparameters)`` returns a callable ``k(X, Y) -> ndarray (len(X), len(Y))``
-    computing the kernel matrix between two sets of representations.
+    ``factory(sigma=..., device=..., n_jobs=..., **hyperparameters)`` returns an
+    :class:`asktell_qml.DistanceKernel` (subclass it: set ``metric`` and ``_apply``): a callable
+    ``k(X, Y=None) -> ndarray (len(X), len(Y))`` with ``get_params()`` as plain data.
+    :class:`asktell_qml.KernelRidge` and ``[reward] name = "krr-surrogate"`` look kernels up by
+    name here, so ``KernelRidge("my-kernel", sigma=...)`` uses yours.
 
     Examples
     --------
@@ -100,31 +113,7 @@ def asktell_add_kernels(registry: FamilyRegistry) -> None:
 
         @asktell.hookimpl
         def asktell_add_kernels(registry):
-            registry.add("gaussian", GaussianKernel)
-    """
-
-
-@hookspec
-def asktell_add_models(registry: FamilyRegistry) -> None:
-    """Add model factories (family ``"model"``).
-
-    Parameters
-    ----------
-    registry : FamilyRegistry
-        Call ``registry.add(name, factory, summary=...)`` once per model.
-
-    Notes
-    -----
-    ``factory(**options)`` returns a model object (a generator network, an RBM, a regression
-    model) with ``state_dict()`` / ``load_state_dict()`` holding plain tensors or arrays.
-
-    Examples
-    --------
-    ::
-
-        @asktell.hookimpl
-        def asktell_add_models(registry):
-            registry.add("bernoulli-rbm", BernoulliRBM)
+            registry.add("cauchy", "my_package.kernels:CauchyKernel", summary="1 / (1 + d²/σ²)")
     """
 
 
@@ -139,8 +128,11 @@ def asktell_add_simulators(registry: FamilyRegistry) -> None:
 
     Notes
     -----
-    ``factory(**options)`` returns a callable mapping one parameter vector θ to one simulated
-    data set x = q(θ) (a numpy array); evaluators run it in parallel over a batch of θ.
+    ``factory(seed=0, **options)`` returns an :class:`asktell_cinn.simulators.Simulator`
+    (numpy only): a ``prior``, a vectorised ``simulate(theta, rng)`` and ``__call__(theta)``
+    mapping one parameter vector θ to one simulated data set x = q(θ), an array (m, features);
+    evaluators run it in parallel over a batch of θ. The cINN (``simulator="name"``) and
+    ``asktell_cinn.simulator(name)`` look simulators up by name here.
 
     Examples
     --------
@@ -148,7 +140,34 @@ def asktell_add_simulators(registry: FamilyRegistry) -> None:
 
         @asktell.hookimpl
         def asktell_add_simulators(registry):
-            registry.add("gaussian-mean", GaussianMean)
+            registry.add("ricker", "my_package.ricker:Ricker", summary="Ricker population model")
+    """
+
+
+@hookspec
+def asktell_add_summaries(registry: FamilyRegistry) -> None:
+    """Add summary-network factories (family ``"summary"``), for the cINN.
+
+    Parameters
+    ----------
+    registry : FamilyRegistry
+        Call ``registry.add(name, factory, summary=..., requires=("torch",))`` once per network.
+
+    Notes
+    -----
+    ``factory(n_obs, n_features, out_dim, hidden)`` returns a ``torch.nn.Module`` with an
+    ``out_dim`` attribute, mapping a batch of data sets ``x`` (n, m, features) and their row
+    counts ``lengths`` (n,) to summaries (n, out_dim): ``module(x, lengths)``. ``n_obs`` is the
+    largest number of rows; ``hidden`` a width the network may ignore. The cINN's
+    ``summary="name"`` looks it up here.
+
+    Examples
+    --------
+    ::
+
+        @asktell.hookimpl
+        def asktell_add_summaries(registry):
+            registry.add("mean-std", "my_package.nets:MeanStd", requires=("torch",))
     """
 
 
@@ -164,7 +183,9 @@ def asktell_add_problems(registry: FamilyRegistry) -> None:
     Notes
     -----
     ``factory(**options)`` returns a picklable callable ``f(candidate) -> float`` (the objective
-    a run configuration's ``[problem]`` section names). It may carry ``true_parameters``.
+    a run configuration's ``[problem]`` section names). It may carry ``true_parameters``, and
+    may offer ``batch(xs) -> ndarray``, the values of every row of ``xs`` at once (what the
+    benchmarks use; the built-in sphere, Rosenbrock, Rastrigin and logistic problems do).
 
     Examples
     --------
@@ -172,7 +193,33 @@ def asktell_add_problems(registry: FamilyRegistry) -> None:
 
         @asktell.hookimpl
         def asktell_add_problems(registry):
-            registry.add("sphere", Sphere)
+            registry.add("sphere", "my_package.problems:Sphere")
+    """
+
+
+@hookspec
+def asktell_add_evaluators(registry: FamilyRegistry) -> None:
+    """Add evaluator factories (family ``"evaluator"``).
+
+    Parameters
+    ----------
+    registry : FamilyRegistry
+        Call ``registry.add(name, factory, summary=...)`` once per evaluator.
+
+    Notes
+    -----
+    ``factory(f, **options)`` returns an :class:`asktell.Evaluator` that scores a batch of
+    candidates with the objective ``f``. A run configuration's ``[evaluator] name = ...`` looks
+    it up here; the other keys of that table are the ``options``. asktell registers
+    ``sequential``, ``parallel`` and ``batch`` itself, through the same hook.
+
+    Examples
+    --------
+    ::
+
+        @asktell.hookimpl
+        def asktell_add_evaluators(registry):
+            registry.add("my-cluster", "my_package.cluster:ClusterEvaluator")
     """
 
 
@@ -180,8 +227,9 @@ def asktell_add_problems(registry: FamilyRegistry) -> None:
 FAMILIES: dict[str, str] = {
     "optimiser": "asktell_add_optimisers",
     "reward": "asktell_add_rewards",
-    "kernel": "asktell_add_kernels",
-    "model": "asktell_add_models",
-    "simulator": "asktell_add_simulators",
     "problem": "asktell_add_problems",
+    "evaluator": "asktell_add_evaluators",
+    "kernel": "asktell_add_kernels",
+    "simulator": "asktell_add_simulators",
+    "summary": "asktell_add_summaries",
 }

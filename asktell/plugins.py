@@ -1,21 +1,38 @@
-"""The plugin registry: named factories per family, contributed by pluggy plugins.
+"""The plugin registry: named factories per family, contributed by pluggy plugins, loaded on
+demand.
 
-Plugins are loaded from the entry-point group ``asktell`` in our own loop, so one plugin that
-fails to import (a missing optional dependency, a syntax error) is recorded with its error and
+Plugins are found through the entry-point group ``asktell`` and loaded in our own loop, so one
+plugin that fails to import (a syntax error, a missing dependency) is recorded with its error and
 an install hint, and every other plugin still loads. Built-in plugins go through the same door.
+
+Loading is two-staged, so that a name costs only the code that provides it:
+
+1. **Registration** imports each plugin's *entry module* (a light module: hook implementations
+   and nothing heavy) and runs its hooks. A hook registers each name with a *lazy reference*,
+   ``"package.module:attribute"``, and the top-level modules the name needs
+   (``requires=("torch",)``), checked with :func:`importlib.util.find_spec` (nothing is imported).
+2. **Resolution**: :meth:`Registry.get` imports the referenced module the first time that name
+   is looked up. A name whose requirements are missing is listed (``asktell plugins`` says what
+   is missing and how to install it) and says nothing until it is asked for; then
+   :class:`PluginUnavailableError` names the install command.
+
+A factory may also be registered as the object itself (``registry.add("x", X)``); it is then
+imported with the entry module.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata as md
+import importlib.util
 import logging
 import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -25,20 +42,28 @@ from . import hookspecs
 from .hookspecs import FAMILIES, PROJECT
 
 __all__ = [
+    "CREATE_KEYWORDS",
     "DuplicateNameError",
     "Entry",
     "FamilyRegistry",
     "PluginFailure",
+    "PluginUnavailableError",
     "Registry",
     "UnknownNameError",
     "create",
     "get",
+    "lazy_exports",
     "registry",
 ]
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "asktell"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.]*(-[a-z0-9.]+)*$")
+_REF_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+#: Keywords :func:`create` takes itself (not passed to the optimiser's factory): the restart
+#: schedule, applied to any population optimiser by :class:`asktell.restarts.Restarts`.
+CREATE_KEYWORDS = ("restarts", "max_restarts")
 
 
 def normalise_name(name: str) -> str:
@@ -46,34 +71,133 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip().lower())
 
 
+class DuplicateNameError(ValueError):
+    """A name registered twice in one family."""
+
+
+class UnknownNameError(KeyError):
+    """No factory with this name in the family."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it readable
+        return str(self.args[0])
+
+
+class PluginUnavailableError(UnknownNameError, ImportError):
+    """The name is registered but its code cannot be imported (a missing extra, usually).
+
+    Both a :class:`KeyError` (the lookup failed, like :class:`UnknownNameError`) and an
+    :class:`ImportError` (what failed is an import). The message names the install command.
+    """
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One registered factory.
+    """One registered name.
 
     Attributes
     ----------
     family, name : str
         Where it is registered.
-    factory : callable
-        What :meth:`Registry.get` returns.
+    target : callable or str
+        The factory, or a lazy reference ``"module:attribute"`` to it.
     plugin : str
         Name of the plugin that added it (the entry-point name).
     distribution, version : str or None
         The installed distribution the plugin came from.
     source : str
-        Where the plugin's code lives (module file).
+        Where the plugin's entry module lives (a file).
     summary : str
         One line for ``asktell plugins``.
+    requires : tuple of str
+        Top-level modules the factory needs (declared by the plugin).
+    missing : tuple of str
+        Those of :attr:`requires` that are not installed.
+    hint : str
+        How to install what is missing ("" when nothing is).
     """
 
     family: str
     name: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     plugin: str
     distribution: str | None
     version: str | None
     source: str
     summary: str
+    requires: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    hint: str = ""
+    _resolved: dict[str, Any] = field(default_factory=dict, init=False, compare=False,
+                                      repr=False)
+
+    @property
+    def available(self) -> bool:
+        """Whether every declared requirement is installed (nothing is imported to tell)."""
+        return not self.missing
+
+    @property
+    def reference(self) -> str:
+        """``"module:attribute"`` of the factory (without importing it when lazy)."""
+        if isinstance(self.target, str):
+            return self.target
+        mod = getattr(self.target, "__module__", None) or "?"
+        qual = getattr(self.target, "__qualname__", None) or type(self.target).__name__
+        return f"{mod}:{qual}"
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the factory has been imported."""
+        return not isinstance(self.target, str) or "factory" in self._resolved
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The factory, imported on first access (see :meth:`load`)."""
+        return self.load()
+
+    def load(self) -> Callable[..., Any]:
+        """Import the factory (once) and return it.
+
+        Returns
+        -------
+        callable
+
+        Raises
+        ------
+        PluginUnavailableError
+            If a declared requirement is missing, or the import fails; the message says what to
+            install.
+        """
+        cached: Callable[..., Any] | None = self._resolved.get("factory")
+        if cached is not None:
+            return cached
+        what = f"{self.family} {self.name!r} (plugin {self.plugin!r})"
+        if self.missing:
+            raise PluginUnavailableError(
+                f"{what} needs {', '.join(self.missing)}, which is not installed; "
+                f"install it with: {self.hint}")
+        if not isinstance(self.target, str):
+            self._resolved["factory"] = self.target
+            return self.target
+        module, _, attr = self.target.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+        except ImportError as e:
+            dist = _distribution(self.distribution)
+            raise PluginUnavailableError(
+                f"{what} could not be imported from {module!r}: {type(e).__name__}: {e}; "
+                f"{_install_hint(e, dist)}") from e
+        try:
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except AttributeError as e:
+            raise PluginUnavailableError(
+                f"{what} is registered as {self.target!r}, but {module!r} has no {attr!r} "
+                "(a bug in the plugin)") from e
+        if not callable(obj):
+            raise TypeError(f"{what}: {self.target!r} is not callable, got {type(obj).__name__}")
+        factory: Callable[..., Any] = obj
+        self._resolved["factory"] = factory
+        return factory
 
 
 @dataclass(frozen=True)
@@ -102,19 +226,16 @@ class PluginFailure:
     traceback: str
 
 
-class DuplicateNameError(ValueError):
-    """A name registered twice in one family."""
-
-
-class UnknownNameError(KeyError):
-    """No factory with this name in the family."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; we want it readable
-        return str(self.args[0])
+@dataclass(frozen=True)
+class _PluginInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    source: str
 
 
 class FamilyRegistry:
-    """What a hook receives: adds factories to one family on behalf of one plugin.
+    """What a hook receives: adds names to one family on behalf of one plugin.
 
     Parameters
     ----------
@@ -131,34 +252,47 @@ class FamilyRegistry:
         self.family = family
         self._plugin = plugin
 
-    def add(self, name: str, factory: Callable[..., Any], *, summary: str | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        *,
+        summary: str | None = None,
+        requires: Sequence[str] = (),
+        extra: str | None = None,
+    ) -> None:
         """Register ``factory`` under ``name``.
 
         Parameters
         ----------
         name : str
             Lowercase words joined by ``-`` (``"nelder-mead"``); ``_`` is read as ``-``.
-        factory : callable
-            Returns the object (optimiser, reward, kernel, ...) when called with keywords.
+        factory : callable or str
+            The factory, or a lazy reference ``"package.module:attribute"`` to it, imported the
+            first time the name is looked up (the way to keep start-up light: see the module
+            docstring).
         summary : str, optional
-            One line; default: the first line of the factory's docstring.
+            One line for ``asktell plugins``; default: the first line of the factory's docstring
+            (empty for a lazy reference, which is not imported to read it).
+        requires : sequence of str
+            Top-level modules the factory needs (``("torch",)``). If one is not installed the
+            name is listed as unavailable and looking it up raises
+            :class:`PluginUnavailableError` with the install command.
+        extra : str, optional
+            The extra of the plugin's distribution that installs ``requires``
+            (``pip install "dist[extra]"``); default: found from the distribution's metadata,
+            else ``pip install MODULE``.
 
         Raises
         ------
         DuplicateNameError
             If the name is already registered in this family (the message names both plugins).
         TypeError, ValueError
-            If the factory is not callable or the name is malformed.
+            If the factory is neither callable nor a ``"module:attribute"`` string, or the name
+            is malformed.
         """
-        self._registry._add(self.family, name, factory, summary, self._plugin)
-
-
-@dataclass(frozen=True)
-class _PluginInfo:
-    name: str
-    distribution: str | None
-    version: str | None
-    source: str
+        self._registry._add(self.family, name, factory, summary, self._plugin,
+                            tuple(requires), extra)
 
 
 def _first_line(obj: Any) -> str:
@@ -169,19 +303,56 @@ def _first_line(obj: Any) -> str:
     return ""
 
 
+def _distribution(name: str | None) -> md.Distribution | None:
+    if name is None:
+        return None
+    try:
+        return md.distribution(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _hint_for_module(missing: str, dist: md.Distribution | None, extra: str | None = None) -> str:
+    """The install command for the top-level module ``missing``."""
+    top = missing.split(".")[0]
+    if dist is not None:
+        dname = dist.metadata["Name"]
+        if extra is not None:
+            return f'pip install "{dname}[{extra}]"'
+        norm = re.sub(r"[-_.]+", "-", top).lower()
+        for req in dist.requires or ():
+            m = re.match(r"^\s*([A-Za-z0-9_.\-]+).*;.*extra\s*==\s*['\"]([\w\-]+)['\"]", req)
+            if m and re.sub(r"[-_.]+", "-", m.group(1)).lower() == norm:
+                return f'pip install "{dname}[{m.group(2)}]"'
+    return f"pip install {top}"
+
+
 def _install_hint(exc: BaseException, dist: md.Distribution | None) -> str:
     """Suggest an install command for an import failure."""
     missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
     if not missing:
         return "see the traceback (asktell plugins --json)"
-    top = missing.split(".")[0]
-    norm = re.sub(r"[-_.]+", "-", top).lower()
-    if dist is not None:
-        for req in dist.requires or ():
-            m = re.match(r"^\s*([A-Za-z0-9_.\-]+).*;.*extra\s*==\s*['\"]([\w\-]+)['\"]", req)
-            if m and re.sub(r"[-_.]+", "-", m.group(1)).lower() == norm:
-                return f'pip install "{dist.metadata["Name"]}[{m.group(2)}]"'
-    return f"pip install {top}"
+    return _hint_for_module(missing, dist)
+
+
+_SPEC_CACHE: dict[str, bool] = {}
+
+
+def _installed(module: str) -> bool:
+    """Whether the top-level ``module`` can be imported, without importing it."""
+    top = module.split(".")[0]
+    if top not in _SPEC_CACHE:
+        if top in sys.modules:
+            _SPEC_CACHE[top] = True
+        else:
+            try:
+                _SPEC_CACHE[top] = importlib.util.find_spec(top) is not None
+            except (ImportError, ValueError):
+                _SPEC_CACHE[top] = False
+    return _SPEC_CACHE[top]
+
+
+_PLURALS = {f"{f}s": f for f in FAMILIES} | {"summaries": "summary"}
 
 
 class Registry:
@@ -213,6 +384,7 @@ class Registry:
         *,
         entry_points: Iterable[md.EntryPoint] | None = None,
         plugins: Iterable[ModuleType | object] = (),
+        core: bool = True,
     ) -> Registry:
         """Build a registry from entry points and extra plugin objects.
 
@@ -222,12 +394,19 @@ class Registry:
             Default: every entry point in the group ``asktell``.
         plugins : iterable of modules or objects
             More plugins to register directly (for tests and scripts).
+        core : bool
+            Register the core's own plugin first (:mod:`asktell._core_plugin`: the evaluators).
 
         Returns
         -------
         Registry
         """
         reg = cls()
+        if core:
+            from . import __version__, _core_plugin
+
+            reg.register(_core_plugin, name="asktell", distribution="asktell",
+                         version=__version__)
         if entry_points is None:
             entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
         for ep in sorted(entry_points, key=lambda e: e.name):
@@ -253,7 +432,10 @@ class Registry:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         failure = PluginFailure(plugin, dist, version, f"{type(exc).__name__}: {exc}", hint, tb)
         self.failures.append(failure)
-        log.warning("asktell plugin %r failed to load: %s (%s)", plugin, failure.error, hint)
+        # A missing dependency is not news at start-up: it is reported when one of the plugin's
+        # names is asked for (UnknownNameError lists failed plugins) and by `asktell plugins`.
+        level = logging.DEBUG if isinstance(exc, ImportError) else logging.WARNING
+        log.log(level, "asktell plugin %r failed to load: %s (%s)", plugin, failure.error, hint)
 
     def register(
         self,
@@ -311,9 +493,11 @@ class Registry:
         self,
         family: str,
         name: str,
-        factory: Callable[..., Any],
+        factory: Callable[..., Any] | str,
         summary: str | None,
         plugin: _PluginInfo,
+        requires: tuple[str, ...] = (),
+        extra: str | None = None,
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"plugin {plugin.name!r}: names must be strings, got {name!r}")
@@ -323,8 +507,16 @@ class Registry:
                 f"plugin {plugin.name!r}: {name!r} is not a valid name (expected lowercase "
                 "letters and digits joined by '-')"
             )
-        if not callable(factory):
+        if isinstance(factory, str):
+            if not _REF_RE.match(factory):
+                raise ValueError(
+                    f"plugin {plugin.name!r}: the factory of {key!r} must be a callable or a "
+                    f"lazy reference 'package.module:attribute', got {factory!r}")
+        elif not callable(factory):
             raise TypeError(f"plugin {plugin.name!r}: factory for {key!r} is not callable")
+        if not all(isinstance(r, str) and r for r in requires):
+            raise TypeError(f"plugin {plugin.name!r}: requires of {key!r} must be module names, "
+                            f"got {requires!r}")
         existing = self._entries[family].get(key)
         if existing is not None:
             raise DuplicateNameError(
@@ -332,27 +524,38 @@ class Registry:
                 f"({existing.distribution or 'no distribution'}) and by plugin {plugin.name!r} "
                 f"({plugin.distribution or 'no distribution'})"
             )
+        missing = tuple(r for r in requires if not _installed(r))
+        hint = ""
+        if missing:
+            dist = _distribution(plugin.distribution)
+            hint = _hint_for_module(missing[0], dist, extra)
+        if summary is None:
+            summary = "" if isinstance(factory, str) else _first_line(factory)
         self._entries[family][key] = Entry(
             family=family,
             name=key,
-            factory=factory,
+            target=factory,
             plugin=plugin.name,
             distribution=plugin.distribution,
             version=plugin.version,
             source=plugin.source,
-            summary=summary if summary is not None else _first_line(factory),
+            summary=summary,
+            requires=requires,
+            missing=missing,
+            hint=hint,
         )
 
     # ------------------------------------------------------------------ lookup
 
     def _family(self, family: str) -> dict[str, Entry]:
-        fam = normalise_name(family).rstrip("s") if family not in self._entries else family
+        fam = family if family in self._entries else normalise_name(family)
+        fam = _PLURALS.get(fam, fam)
         if fam not in self._entries:
             raise ValueError(f"unknown family {family!r}; families are {sorted(self._entries)}")
         return self._entries[fam]
 
     def entry(self, family: str, name: str) -> Entry:
-        """The :class:`Entry` for ``name`` in ``family``.
+        """The :class:`Entry` for ``name`` in ``family`` (nothing is imported).
 
         Raises
         ------
@@ -365,7 +568,8 @@ class Registry:
             return entries[key]
         except (KeyError, TypeError):
             pass
-        msg = f"no {family} named {name!r}; registered: {', '.join(sorted(entries)) or 'none'}"
+        msg = (f"no {family} named {name!r}; expected one of: "
+               f"{', '.join(sorted(entries)) or 'none registered'}")
         close = difflib.get_close_matches(str(key), list(entries), n=3)
         if close:
             msg += f". Did you mean {' or '.join(repr(c) for c in close)}?"
@@ -376,36 +580,84 @@ class Registry:
         raise UnknownNameError(msg)
 
     def get(self, family: str, name: str) -> Callable[..., Any]:
-        """The factory registered as ``name`` in ``family``.
+        """The factory registered as ``name`` in ``family``, imported on first use.
 
         Parameters
         ----------
         family : str
-            ``"optimiser"``, ``"reward"``, ``"kernel"``, ``"model"``, ``"simulator"`` or
-            ``"problem"``.
+            One of :data:`asktell.hookspecs.FAMILIES` (``"optimiser"``, ``"reward"``,
+            ``"problem"``, ``"evaluator"``, ``"kernel"``, ``"simulator"``, ``"summary"``).
         name : str
             Registered name.
 
         Returns
         -------
         callable
+
+        Raises
+        ------
+        UnknownNameError
+            If no plugin registered the name.
+        PluginUnavailableError
+            If the name's code cannot be imported (its message names the install command).
         """
-        return self.entry(family, name).factory
+        return self.entry(family, name).load()
 
-    def create(self, name: str, **kwargs: Any) -> Any:
-        """``get("optimiser", name)(**kwargs)``."""
-        return self.get("optimiser", name)(**kwargs)
+    def name_of(self, family: str, factory: Any) -> str | None:
+        """The name ``factory`` is registered under in ``family``, or None.
 
-    def names(self, family: str) -> list[str]:
-        """Sorted names registered in ``family``."""
-        return sorted(self._family(family))
+        Only entries whose module is already imported are compared (``factory`` exists, so its
+        module is): nothing new is imported.
+        """
+        for key, e in sorted(self._family(family).items()):
+            if not e.loaded:
+                if e.missing or str(e.target).partition(":")[0] not in sys.modules:
+                    continue
+                try:
+                    e.load()
+                except (ImportError, TypeError):
+                    continue
+            if e.load() is factory:
+                return key
+        return None
+
+    def create(
+        self,
+        name: str,
+        /,
+        *,
+        restarts: str | None = None,
+        max_restarts: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Create the optimiser ``name``, with restarts if asked: see :func:`create`."""
+        factory = self.get("optimiser", name)
+        if restarts is None:
+            if max_restarts is not None:
+                raise ValueError("max_restarts needs restarts='ipop' or 'bipop'")
+            return factory(**kwargs)
+        from .restarts import Restarts
+
+        seed = kwargs.pop("seed", None)
+        direction = kwargs.pop("direction", "minimise")
+        return Restarts(factory, kwargs, schedule=restarts,
+                        max_restarts=9 if max_restarts is None else max_restarts, seed=seed,
+                        direction=direction)
+
+    def names(self, family: str, *, available: bool = False) -> list[str]:
+        """Sorted names registered in ``family`` (only the usable ones if ``available``)."""
+        return sorted(k for k, e in self._family(family).items() if e.available or not available)
 
     def entries(self) -> list[Entry]:
         """Every entry, sorted by family then name."""
         return [e for f in sorted(self._entries) for _, e in sorted(self._entries[f].items())]
 
     def describe(self) -> dict[str, Any]:
-        """Plain-data listing of entries and failures (what ``asktell plugins --json`` prints)."""
+        """Plain-data listing of entries and failures (what ``asktell plugins --json`` prints).
+
+        Nothing is imported: an entry's ``available`` and ``hint`` come from its declared
+        requirements.
+        """
         return {
             "entries": [
                 {
@@ -415,7 +667,12 @@ class Registry:
                     "distribution": e.distribution,
                     "version": e.version,
                     "source": e.source,
+                    "target": e.reference,
                     "summary": e.summary,
+                    "requires": list(e.requires),
+                    "available": e.available,
+                    "missing": list(e.missing),
+                    "hint": e.hint,
                 }
                 for e in self.entries()
             ],
@@ -432,12 +689,77 @@ class Registry:
         }
 
 
+def lazy_exports(
+    package: str, exports: Mapping[str, str], *, submodules: Iterable[str] = ()
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A module ``__getattr__`` and ``__dir__`` that import a submodule on first use of a name.
+
+    Keeps a plugin's entry module light (PEP 562) while ``from package import Name`` still works.
+
+    Parameters
+    ----------
+    package : str
+        The package's ``__name__``.
+    exports : mapping
+        Public name -> submodule that defines it, relative (``".estimator"``) or absolute.
+    submodules : iterable of str
+        Names in ``exports`` that are the submodule itself (``{"metrics": ".metrics"}`` with
+        ``submodules=("metrics",)``), not an attribute of it.
+
+    Returns
+    -------
+    (__getattr__, __dir__)
+        Assign both in the package's ``__init__``.
+
+    Notes
+    -----
+    A name that is also the name of the submodule defining it (the function ``rollout`` of the
+    module ``rollout``) stays the function once that submodule is imported by anyone, as with
+    ``from .rollout import rollout``: the package's module type is replaced by one that keeps
+    the exported attribute when the import system sets the submodule on the package.
+
+    Examples
+    --------
+    ::
+
+        # my_plugin/__init__.py
+        __getattr__, __dir__ = lazy_exports(__name__, {"Heavy": ".heavy"})
+    """
+    module = sys.modules[package]
+    whole = frozenset(submodules)
+
+    class _LazyPackage(ModuleType):
+        def __setattr__(self, attr: str, value: Any) -> None:
+            if (attr in exports and attr not in whole and isinstance(value, ModuleType)
+                    and value.__name__ == f"{package}.{attr}" and hasattr(value, attr)):
+                value = getattr(value, attr)
+            super().__setattr__(attr, value)
+
+    module.__class__ = _LazyPackage
+
+    def __getattr__(name: str) -> Any:
+        where = exports.get(name)
+        if where is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        found = importlib.import_module(where, package)
+        value = found if name in whole else getattr(found, name)
+        setattr(module, name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(module)) | set(exports))
+
+    return __getattr__, __dir__
+
+
 _default: Registry | None = None
 _lock = threading.Lock()
 
 
 def registry(*, reload: bool = False) -> Registry:
     """The process-wide registry, built from entry points on first use.
+
+    Building it imports each plugin's entry module only (see the module docstring).
 
     Parameters
     ----------
@@ -467,13 +789,21 @@ def get(family: str, name: str) -> Callable[..., Any]:
     return registry().get(family, name)
 
 
-def create(name: str, **kwargs: Any) -> Any:
-    """Create an optimiser by name: ``get("optimiser", name)(**kwargs)``.
+def create(
+    name: str, /, *, restarts: str | None = None, max_restarts: int | None = None, **kwargs: Any
+) -> Any:
+    """Create an optimiser by name, optionally inside IPOP/BIPOP restarts.
 
     Parameters
     ----------
     name : str
         Registered optimiser name (``asktell plugins`` lists them).
+    restarts : {None, "ipop", "bipop"}
+        Restart the optimiser when it stops, in one ask/tell object
+        (:class:`asktell.restarts.Restarts`); any population optimiser, built-in or
+        third-party, can be restarted.
+    max_restarts : int, optional
+        Restarts after the first run (default 9); only with ``restarts``.
     **kwargs
         Passed to the factory.
 
@@ -489,4 +819,4 @@ def create(name: str, **kwargs: Any) -> Any:
     >>> opt.ask().shape
     (6, 2)
     """
-    return registry().get("optimiser", name)(**kwargs)
+    return registry().create(name, restarts=restarts, max_restarts=max_restarts, **kwargs)

@@ -6,6 +6,7 @@ Not a benchmark itself. Each ``benchmarks/NAME.py`` imports it (the scripts' own
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import math
@@ -14,7 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,15 @@ import numpy as np
 
 __all__ = [
     "RESULTS",
+    "BudgetTracker",
+    "benchmark_parser",
+    "budget_loop",
     "filesystem_of",
     "fmt",
     "machine_info",
     "markdown_table",
     "median",
+    "one_blas_thread",
     "quartiles",
     "write_results",
 ]
@@ -145,6 +150,128 @@ def machine_info() -> dict[str, Any]:
         "git": _git_state(),
         "argv": sys.argv,
     }
+
+
+class BudgetTracker:
+    """Counts evaluations against a budget and remembers when a target was first reached.
+
+    Parameters
+    ----------
+    budget : int
+        Evaluations allowed.
+    target : float
+        A value below this reaches the target.
+    """
+
+    def __init__(self, budget: int, target: float) -> None:
+        self.budget = budget
+        self.target = target
+        self.evals = 0
+        self.hit: int | None = None
+        self.fbest = math.inf
+
+    def record(self, fs: np.ndarray) -> bool:
+        """Record a batch of values, in order.
+
+        Parameters
+        ----------
+        fs : ndarray, shape (n,)
+
+        Returns
+        -------
+        bool
+            Whether the target has been reached.
+        """
+        if self.hit is None:
+            below = np.flatnonzero(fs < self.target)
+            if below.size:
+                self.hit = self.evals + int(below[0]) + 1
+        self.evals += len(fs)
+        self.fbest = min(self.fbest, float(np.min(fs)))
+        return self.hit is not None
+
+    @property
+    def spent(self) -> bool:
+        """Whether the budget is used up."""
+        return self.evals >= self.budget
+
+    def result(self, stop: Any, seconds: float) -> dict[str, Any]:
+        """The run's record: solved, runtime (evaluations to the target), evaluations, fbest,
+        why it stopped (as text) and its wall time.
+
+        Parameters
+        ----------
+        stop : any
+            Why the run ended.
+        seconds : float
+            Wall time of the run.
+
+        Returns
+        -------
+        dict
+        """
+        solved = self.hit is not None and self.hit <= self.budget
+        return {"solved": solved, "runtime": self.hit if solved else None,
+                "evaluations": self.evals, "fbest": self.fbest, "stop": str(stop),
+                "seconds": seconds}
+
+
+def budget_loop(step: Callable[[], np.ndarray], tracker: BudgetTracker,
+                stop: Callable[[], Any] | None = None) -> Any:
+    """Repeat one generation until the target, the budget or the method's own stop.
+
+    Parameters
+    ----------
+    step : callable
+        One generation: ask, evaluate, tell; returns the batch's values.
+    tracker : BudgetTracker
+        Records every batch.
+    stop : callable, optional
+        The method's stopping test (``opt.stop``): a falsy value to go on, else the reasons.
+
+    Returns
+    -------
+    any
+        ``"target"``, ``"budget"`` or the reasons ``stop`` gave.
+    """
+    while not tracker.spent:
+        if tracker.record(step()):
+            return "target"
+        reasons = stop() if stop is not None else None
+        if reasons:
+            return reasons
+    return "budget"
+
+
+def benchmark_parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
+    """The command line every benchmark starts from: its description and ``--quick``.
+
+    Parameters
+    ----------
+    doc : str
+        The script's docstring (its first line describes it).
+    quick : str
+        What ``--quick`` shortens, for the help.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Add the script's own options to it.
+    """
+    ap = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=quick)
+    return ap
+
+
+def one_blas_thread() -> None:
+    """Limit BLAS to one thread in this process (threadpoolctl).
+
+    The benchmarks' matrices are small: a second BLAS thread only stalls them on a shared
+    machine. Use it as a ``ProcessPoolExecutor`` initializer, or at the start of a script.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def median(xs: Sequence[float]) -> float:

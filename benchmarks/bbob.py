@@ -51,7 +51,6 @@ Run
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import os
@@ -64,7 +63,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, machine_info, markdown_table, write_results
+from _common import (
+    RESULTS,
+    benchmark_parser,
+    machine_info,
+    markdown_table,
+    one_blas_thread,
+    write_results,
+)
 
 import asktell
 
@@ -341,13 +347,6 @@ def one_run(task: tuple[str, str, int, int, int, float, str]) -> dict[str, Any]:
     }
 
 
-def _init_worker() -> None:
-    """One BLAS thread per worker (the matrices are at most 10 x 10)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
 def summarise(runs: list[dict[str, Any]], dims: list[int],
               functions: list[int]) -> dict[str, Any]:
     """Success fractions and ERT per method, dimension and function.
@@ -472,7 +471,7 @@ def run(dims: list[int], instances: tuple[int, int], jobs: int,
                  for f, d, i, pid in ids if f in functions for m in METHODS]
         tasks.sort(key=lambda t: -t[3])  # largest dimensions first, for load balance
         runs: list[dict[str, Any]] = []
-        with ProcessPoolExecutor(jobs, initializer=_init_worker) as ex:
+        with ProcessPoolExecutor(jobs, initializer=one_blas_thread) as ex:
             futures = [ex.submit(one_run, t) for t in tasks]
             for k, fut in enumerate(as_completed(futures)):
                 runs.append(fut.result())
@@ -579,21 +578,10 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status (0; a goal not met is a result, not a failure).
-    """
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="d = 2, 5 and instances 1-3 (default: d = 2, 5, 10, instances 1-15)")
+    """Command-line entry point (``argv`` default ``sys.argv[1:]``); returns the exit status,
+    0 also when a goal is not met (that is a result, not a failure)."""
+    ap = benchmark_parser(__doc__,
+                          "d = 2, 5 and instances 1-3 (default: d = 2, 5, 10, instances 1-15)")
     ap.add_argument("--instances", type=int, nargs=2, metavar=("FIRST", "LAST"),
                     help="instance range (overrides)")
     ap.add_argument("--dims", type=int, nargs="+", help="dimensions (overrides)")

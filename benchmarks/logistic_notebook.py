@@ -40,7 +40,6 @@ Run ``python benchmarks/logistic_notebook.py [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import gc
 import tempfile
 import time
@@ -52,6 +51,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    benchmark_parser,
     filesystem_of,
     fmt,
     machine_info,
@@ -404,8 +404,7 @@ def tables(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats of the overhead runs")
+    ap = benchmark_parser(__doc__, "fewer repeats of the overhead runs")
     ap.add_argument(
         "--blas-threads", type=int, default=1,
         help="BLAS thread limit for both libraries (default 1; 0 leaves the library default)",

@@ -53,7 +53,6 @@ Run
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -63,9 +62,21 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    BudgetTracker,
+    benchmark_parser,
+    budget_loop,
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    one_blas_thread,
+    quartiles,
+    write_results,
+)
 
 import asktell
+from asktell_optim import Rastrigin, Rosenbrock, Sphere
 
 NAME = "optim_convergence"
 D = 10
@@ -76,47 +87,8 @@ MAX_RESTARTS = 9
 Objective = Callable[[np.ndarray], np.ndarray]
 
 
-def sphere(xs: np.ndarray) -> np.ndarray:
-    """Sphere, sum of x_i^2, one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return np.einsum("ij,ij->i", xs, xs)
-
-
-def rosenbrock(xs: np.ndarray) -> np.ndarray:
-    """Rosenbrock, sum of 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    a, b = xs[:, :-1], xs[:, 1:]
-    return np.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2, axis=1)
-
-
-def rastrigin(xs: np.ndarray) -> np.ndarray:
-    """Rastrigin, 10 d + sum of x_i^2 - 10 cos(2 pi x_i), one value per row.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return 10.0 * xs.shape[1] + np.sum(xs * xs - 10.0 * np.cos(2.0 * np.pi * xs), axis=1)
+#: The library's test problems, evaluated a batch at a time.
+sphere, rosenbrock, rastrigin = Sphere().batch, Rosenbrock().batch, Rastrigin().batch
 
 
 #: name -> (objective, x0 half-width, sigma0, budget).
@@ -128,66 +100,6 @@ PROBLEMS: dict[str, tuple[Objective, float, float, int]] = {
 
 METHODS = ("asktell cmaes", "asktell cmaes+bipop", "asktell xnes", "pycma",
            "pycma fmin2 bipop", "pints xnes")
-
-
-class Tracker:
-    """Counts evaluations and remembers when the target was first reached.
-
-    Parameters
-    ----------
-    budget : int
-        Evaluations allowed.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.evals = 0
-        self.hit: int | None = None
-        self.fbest = np.inf
-
-    def batch(self, fs: np.ndarray) -> bool:
-        """Record a batch of values, in order.
-
-        Parameters
-        ----------
-        fs : ndarray, shape (n,)
-
-        Returns
-        -------
-        bool
-            Whether the target has been reached.
-        """
-        if self.hit is None:
-            below = np.flatnonzero(fs < TARGET)
-            if below.size:
-                self.hit = self.evals + int(below[0]) + 1
-        self.evals += len(fs)
-        self.fbest = min(self.fbest, float(np.min(fs)))
-        return self.hit is not None
-
-    @property
-    def spent(self) -> bool:
-        """Whether the budget is used up."""
-        return self.evals >= self.budget
-
-    def result(self, stop: Any, seconds: float) -> dict[str, Any]:
-        """The run's record.
-
-        Parameters
-        ----------
-        stop : any
-            Why the run ended (stored as text).
-        seconds : float
-            Wall time of the run.
-
-        Returns
-        -------
-        dict
-        """
-        solved = self.hit is not None and self.hit <= self.budget
-        return {"solved": solved, "runtime": self.hit if solved else None,
-                "evaluations": self.evals, "fbest": self.fbest, "stop": str(stop),
-                "seconds": seconds}
 
 
 def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: int,
@@ -207,26 +119,21 @@ def run_asktell(f: Objective, x0: np.ndarray, sigma0: float, budget: int, seed: 
     Returns
     -------
     dict
-        The run's record (see :meth:`Tracker.result`).
+        The run's record (see :meth:`_common.BudgetTracker.result`).
     """
     t0 = time.perf_counter()
     kw: dict[str, Any] = {}
     if restarts is not None:
         kw = {"restarts": restarts, "max_restarts": MAX_RESTARTS}
     opt = asktell.create(name, x0=x0, sigma0=sigma0, seed=seed, **kw)
-    tr = Tracker(budget)
-    stop: Any = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         fs = f(opt.ask())
         opt.tell(fs)
-        if tr.batch(fs):
-            stop = "target"
-            break
-        reasons = opt.stop()
-        if reasons:
-            stop = reasons
-            break
-    out = tr.result(stop, time.perf_counter() - t0)
+        return fs
+
+    out = tr.result(budget_loop(step, tr, opt.stop), time.perf_counter() - t0)
     if restarts is not None:
         out["restart_index"] = opt.restart_index
     return out
@@ -253,19 +160,15 @@ def run_pycma(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
 
     t0 = time.perf_counter()
     es = cma.CMAEvolutionStrategy(x0, sigma0, {"verbose": -9, "seed": seed})
-    tr = Tracker(budget)
-    stop: Any = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         xs = es.ask()
         fs = f(np.asarray(xs))
         es.tell(xs, fs.tolist())
-        if tr.batch(fs):
-            stop = "target"
-            break
-        reasons = es.stop()
-        if reasons:
-            stop = dict(reasons)
-            break
+        return fs
+
+    stop = budget_loop(step, tr, lambda: dict(es.stop()))
     return tr.result(stop, time.perf_counter() - t0)
 
 
@@ -289,11 +192,11 @@ def run_fmin2(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
     import cma
 
     t0 = time.perf_counter()
-    tr = Tracker(budget)
+    tr = BudgetTracker(budget, TARGET)
 
     def scalar(x: np.ndarray) -> float:
         v = f(np.asarray(x, dtype=float).reshape(1, -1))
-        tr.batch(v)
+        tr.record(v)
         return float(v[0])
 
     opts = {"verbose": -9, "ftarget": TARGET, "maxfevals": budget, "seed": seed}
@@ -325,15 +228,14 @@ def run_pints(f: Objective, x0: np.ndarray, sigma0: float, budget: int,
     t0 = time.perf_counter()
     np.random.seed(seed)  # noqa: NPY002 - PINTS draws from numpy's global generator
     opt = pints.XNES(x0, sigma0)
-    tr = Tracker(budget)
-    stop = "budget"
-    while not tr.spent:
+    tr = BudgetTracker(budget, TARGET)
+
+    def step() -> np.ndarray:
         fs = f(np.asarray(opt.ask()))
         opt.tell(fs)
-        if tr.batch(fs):
-            stop = "target"
-            break
-    return tr.result(stop, time.perf_counter() - t0)
+        return fs
+
+    return tr.result(budget_loop(step, tr), time.perf_counter() - t0)
 
 
 def one_run(task: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
@@ -369,10 +271,8 @@ def one_run(task: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
 
 
 def _init_worker() -> None:
-    """Limit BLAS to one thread in each worker (the runs are many small matrices)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+    """One BLAS thread in each worker (the runs are many small matrices)."""
+    one_blas_thread()
     os.chdir(tempfile.gettempdir())  # nothing is written; this makes sure not into the repo
 
 
@@ -523,20 +423,9 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status (0; a goal not met is a result, not a failure).
-    """
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="10 seeds (default: 30)")
+    """Command-line entry point (``argv`` default ``sys.argv[1:]``); returns the exit status,
+    0 also when a goal is not met (that is a result, not a failure)."""
+    ap = benchmark_parser(__doc__, "10 seeds (default: 30)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     args = ap.parse_args(argv)

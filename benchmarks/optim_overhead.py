@@ -45,7 +45,6 @@ Run
 
 from __future__ import annotations
 
-import argparse
 import gc
 import time
 import warnings
@@ -53,9 +52,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import machine_info, markdown_table, median, quartiles, write_results
+from _common import benchmark_parser, machine_info, markdown_table, median, quartiles, write_results
 
 import asktell
+from asktell_optim import Sphere
 
 NAME = "optim_overhead"
 DIMS = (2, 10, 50)
@@ -68,18 +68,8 @@ Generation = Callable[[], float]
 _perf = time.perf_counter
 
 
-def sphere(xs: np.ndarray) -> np.ndarray:
-    """Vectorised sphere: one value per row of ``xs``.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return np.einsum("ij,ij->i", xs, xs)
+#: The vectorised sphere of the library's test problems: one value per row of ``xs``.
+sphere = Sphere().batch
 
 
 # ---------------------------------------------------------------------- one generation each
@@ -552,21 +542,9 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status (0; a goal not met is a result, not a failure).
-    """
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="11 repeats of 200 generations (default: 31 of 500)")
+    """Command-line entry point (``argv`` default ``sys.argv[1:]``); returns the exit status,
+    0 also when a goal is not met (that is a result, not a failure)."""
+    ap = benchmark_parser(__doc__, "11 repeats of 200 generations (default: 31 of 500)")
     ap.add_argument("--blas-threads", type=int, default=1,
                     help="BLAS thread limit around every block (default 1; 0: library default)")
     args = ap.parse_args(argv)

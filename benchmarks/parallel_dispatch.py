@@ -30,7 +30,6 @@ Run ``python benchmarks/parallel_dispatch.py [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import time
 import warnings
@@ -38,7 +37,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    benchmark_parser,
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    quartiles,
+    write_results,
+)
 
 NAME = "parallel_dispatch"
 N_WORKERS = 2
@@ -349,8 +356,7 @@ def table(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer rounds")
+    ap = benchmark_parser(__doc__, "fewer rounds")
     args = ap.parse_args(argv)
     info = machine_info()
     res = run(args.quick)

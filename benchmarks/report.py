@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     ("xnes_overhead", "XNES ask/tell overhead against PINTS"),
     ("logistic_notebook", "The main job: the PINTS ask-and-tell notebook"),
+    ("startup", "Start-up: a one-iteration run of the main job"),
     ("parallel_dispatch", "Parallel dispatch against PINTS and joblib"),
     ("optim_overhead", "Ask/tell overhead of every optimiser"),
     ("optim_convergence", "Convergence on sphere, Rosenbrock and Rastrigin (d = 10)"),

@@ -30,12 +30,11 @@ Run ``python benchmarks/rewards.py [--quick]`` (needs ``pip install qm9pack``; `
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, write_results
+from _common import benchmark_parser, fmt, machine_info, markdown_table, write_results
 
 NAME = "rewards"
 GOALS = {"unique": 1.7, "30% duplicates": 2.3}
@@ -155,8 +154,7 @@ def per_reward_rates(smiles: list[str]) -> dict[str, float]:
 
 def main() -> None:
     """Run the benchmark and write its results."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4,000 molecules instead of 20,000")
+    ap = benchmark_parser(__doc__, "4,000 molecules instead of 20,000")
     ap.add_argument("--n", type=int, default=None, help="molecules per batch")
     ap.add_argument("--smiles", default=None,
                     help="draw from this SMILES file instead of full QM9 (qm9pack)")

@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "xnes_overhead",
     "logistic_notebook",
+    "startup",
     "parallel_dispatch",
     "optim_overhead",
     "optim_convergence",

@@ -66,6 +66,7 @@ def _method(name: str, seed: int = 1) -> Any:
     d = 10
     if name == "cinn":
         import torch
+
         from asktell_cinn import CINN
 
         torch.set_num_threads(1)

@@ -30,7 +30,6 @@ Run ``python benchmarks/xnes_overhead.py [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import gc
 import time
 import warnings
@@ -38,9 +37,18 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, quartiles, write_results
+from _common import (
+    benchmark_parser,
+    fmt,
+    machine_info,
+    markdown_table,
+    median,
+    quartiles,
+    write_results,
+)
 
 import asktell
+from asktell_optim import Sphere
 
 NAME = "xnes_overhead"
 DIMS = (2, 10, 50)
@@ -48,18 +56,8 @@ GOAL_DIM = 10
 GOAL_RATIO = 0.4
 
 
-def sphere(xs: np.ndarray) -> np.ndarray:
-    """Vectorised sphere: one value per row of ``xs``.
-
-    Parameters
-    ----------
-    xs : ndarray, shape (n, d)
-
-    Returns
-    -------
-    ndarray, shape (n,)
-    """
-    return np.einsum("ij,ij->i", xs, xs)
+#: The vectorised sphere of the library's test problems: one value per row of ``xs``.
+sphere = Sphere().batch
 
 
 def make_asktell(d: int, seed: int) -> Any:
@@ -310,8 +308,7 @@ def table(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter blocks")
+    ap = benchmark_parser(__doc__, "fewer repeats, shorter blocks")
     ap.add_argument(
         "--blas-threads", type=int, default=1,
         help="BLAS thread limit of the headline configuration (default 1); the library "

@@ -1,16 +1,24 @@
-"""The registry: entry points, broken plugins, duplicates, misspelt hooks, the example plugin."""
+"""The registry: entry points, lazy loading, missing extras, broken plugins, duplicates,
+misspelt hooks, restarts in create(), and the example third-party plugin used by name."""
 
 import importlib.metadata as md
 import json
+import logging
 import os
+import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import asktell
-from asktell.plugins import Registry, UnknownNameError
+from asktell import plugins
+from asktell.plugins import PluginUnavailableError, Registry, UnknownNameError
 from asktell.testing import check_optimiser
+
+ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture
@@ -44,7 +52,8 @@ def test_builtin_registered_through_entry_point():
     assert e.plugin == "optim" and e.distribution == "asktell"
     assert e.version == asktell.__version__
     assert reg.get("problem", "logistic").__name__ == "LogisticProblem"
-    assert asktell.get("optimiser", "XNES").__wrapped__ is reg.get("optimiser", "xnes").__wrapped__
+    assert asktell.get("optimiser", "XNES") is reg.get("optimiser", "xnes")
+    assert reg.entry("optimiser", "xnes").reference == "asktell_optim.xnes:XNES"
 
 
 def test_broken_plugin_does_not_stop_the_others(plugin_dir):
@@ -84,6 +93,15 @@ def test_duplicate_name_names_both_plugins(plugin_dir):
     assert failure.plugin == "two"
     assert "'same' is registered twice" in failure.error
     assert "'one'" in failure.error and "'two'" in failure.error
+
+
+def test_duplicate_lazy_reference_names_both_plugins(plugin_dir):
+    lazy = GOOD.replace("Thing)", "'fake_plugin_x:Thing')")
+    eps = [write(plugin_dir, "fake_plugin_l1", lazy.format(name="same")),
+           write(plugin_dir, "fake_plugin_l2", lazy.format(name="same"))]
+    reg = Registry.load(entry_points=eps)
+    (failure,) = reg.failures
+    assert "'l1'" in failure.error and "'l2'" in failure.error
 
 
 def test_misspelt_hook_is_reported(plugin_dir):
@@ -134,7 +152,7 @@ def test_example_third_party_plugin_listed_and_usable(capsys):
 
     reg = Registry.load()
     e = reg.entry("optimiser", "random-search")
-    assert e.distribution == "asktell-example-plugin" and e.version == "0.2.0"
+    assert e.distribution == "asktell-example-plugin" and e.version == "0.3.0"
     main(["plugins"])
     assert "random-search" in capsys.readouterr().out
     b = asktell.RectangularBoundaries([-5, -5], [5, 5])
@@ -144,3 +162,318 @@ def test_example_third_party_plugin_listed_and_usable(capsys):
     ctl = asktell.Controller(opt, asktell.SequentialEvaluator(himmelblau),
                              stop={"max_iterations": 40}, progress=False)
     assert ctl.run().fbest < 0.5
+
+
+# ---------------------------------------------------------------------------- loading on demand
+
+
+def run_python(code, *args, cwd=None):
+    """Run ``code`` in a fresh interpreter (this one has torch loaded by conftest)."""
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=cwd,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+HEAVY = ("torch", "rdkit", "matplotlib.pyplot", "sklearn", "cma", "dask")
+
+
+def test_one_iteration_xnes_run_imports_neither_torch_nor_rdkit(tmp_path):
+    out = run_python(f"""
+        import json, sys
+        from asktell.cli import main
+        code = main(["run", {str(ROOT / "examples" / "logistic_xnes.toml")!r},
+                     "--set", "stop.max_iterations=1", "--out", {str(tmp_path / "run")!r},
+                     "--no-progress"])
+        print(json.dumps([code, sorted(m for m in sys.modules if m.split(".")[0] in
+                                       ("torch", "rdkit", "asktell_cinn", "asktell_chem"))]))
+    """)
+    code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 0
+    assert not [m for m in loaded if m.split(".")[0] in ("torch", "rdkit")], loaded
+    assert "WARNING" not in out.stderr
+
+
+def test_building_the_registry_imports_only_entry_modules():
+    out = run_python("""
+        import json, sys
+        import asktell
+        before = set(sys.modules)
+        reg = asktell.registry()
+        names = reg.names("optimiser")
+        built = sorted(set(sys.modules) - before)
+        reg.get("optimiser", "xnes")
+        after_xnes = sorted(set(sys.modules) - before)
+        print(json.dumps([names, built, after_xnes]))
+    """)
+    names, built, after_xnes = json.loads(out.stdout)
+    assert {"xnes", "cmaes", "cinn", "organ", "rbm-eda"} <= set(names)
+    for mod in built:  # plugin entry modules only: no implementation module, nothing heavy
+        assert mod.split(".")[0] not in HEAVY, mod
+        assert mod.count(".") == 0 or not mod.startswith("asktell_"), mod
+    assert "asktell_optim.xnes" in after_xnes
+    assert not {"asktell_optim.cmaes", "asktell_cinn.estimator", "asktell_qml.krr"} & set(
+        after_xnes)
+    assert not [m for m in after_xnes if m.split(".")[0] in HEAVY]
+
+
+def test_plugin_packages_keep_their_public_names():
+    """The light entry modules still export their classes (imported on first use)."""
+    import asktell_cinn
+    import asktell_optim
+    import asktell_qml
+
+    assert asktell_optim.XNES is asktell.get("optimiser", "xnes")
+    assert asktell_qml.GaussianKernel is asktell.get("kernel", "gaussian")
+    assert asktell_cinn.TwoMoons is asktell.get("simulator", "two-moons")
+    assert "CINN" in dir(asktell_cinn)
+    # a function named like its submodule stays the function once the submodule is imported
+    import asktell_organ.organ  # noqa: F401 - imports asktell_organ.rollout
+    from asktell_organ import rollout
+
+    assert callable(rollout) and rollout.__module__ == "asktell_organ.rollout"
+    import asktell_chem
+
+    assert asktell_chem.metrics.__name__ == "asktell_chem.metrics"  # a submodule export
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        asktell_cinn.Nope  # noqa: B018
+
+
+LAZY = """
+    import asktell
+
+    @asktell.hookimpl
+    def asktell_add_problems(registry):
+        registry.add("needs-extra", "fake_plugin_never_imported:Thing",
+                     requires=("module_not_installed_here",), summary="needs an extra")
+        registry.add("needs-extra-named", "fake_plugin_never_imported:Thing",
+                     requires=("module_not_installed_here",), extra="fancy")
+        registry.add("imports-missing", "fake_plugin_imports_missing:Thing")
+        registry.add("no-attribute", "fake_plugin_lazy:Nope")
+        registry.add("lazy-ok", "fake_plugin_lazy_target:Thing")
+"""
+
+
+def test_missing_extra_is_silent_until_asked_for(plugin_dir, caplog):
+    (plugin_dir / "fake_plugin_imports_missing.py").write_text(
+        "import module_not_installed_here_either\n")
+    (plugin_dir / "fake_plugin_lazy_target.py").write_text("class Thing:\n    'A thing.'\n")
+    ep = write(plugin_dir, "fake_plugin_lazy", LAZY)
+    with caplog.at_level(logging.DEBUG, logger="asktell.plugins"):
+        reg = Registry.load(entry_points=[ep], core=False)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not reg.failures
+    assert "fake_plugin_lazy_target" not in sys.modules  # nothing imported to register
+    assert reg.names("problem") == ["imports-missing", "lazy-ok", "needs-extra",
+                                    "needs-extra-named", "no-attribute"]
+    assert reg.names("problem", available=True) == ["imports-missing", "lazy-ok",
+                                                    "no-attribute"]
+    e = reg.entry("problem", "needs-extra")
+    assert not e.available and e.missing == ("module_not_installed_here",)
+    assert e.hint == "pip install module_not_installed_here"
+    with pytest.raises(PluginUnavailableError, match="pip install module_not_installed_here"):
+        reg.get("problem", "needs-extra")
+    with pytest.raises(ImportError):  # it is an ImportError too
+        reg.get("problem", "needs-extra")
+    assert reg.entry("problem", "needs-extra-named").hint == "pip install module_not_installed_here"
+    with pytest.raises(PluginUnavailableError,
+                       match="pip install module_not_installed_here_either"):
+        reg.get("problem", "imports-missing")
+    with pytest.raises(PluginUnavailableError, match="has no 'Nope'"):
+        reg.get("problem", "no-attribute")
+    assert reg.get("problem", "lazy-ok").__name__ == "Thing"
+    d = {e["name"]: e for e in reg.describe()["entries"]}
+    assert d["needs-extra"]["available"] is False
+    assert d["needs-extra"]["hint"] == "pip install module_not_installed_here"
+    assert d["lazy-ok"]["target"] == "fake_plugin_lazy_target:Thing"
+
+
+def test_extra_names_the_distribution_extra(plugin_dir):
+    """With a distribution, the hint is its extra: from ``extra=`` or from its metadata."""
+    reg = Registry()
+    info = plugins._PluginInfo("chemish", "asktell", "0", "<test>")
+    fam = plugins.FamilyRegistry(reg, "problem", info)
+    fam.add("a", "x:y", requires=("rdkit_missing_module",), extra="chem")
+    fam.add("b", "x:y", requires=("fcd_torch_not_here",))
+    assert reg.entry("problem", "a").hint == 'pip install "asktell[chem]"'
+    assert reg.entry("problem", "b").hint == "pip install fcd_torch_not_here"
+    assert plugins._hint_for_module("torch", md.distribution("asktell")) == \
+        'pip install "asktell[torch]"'
+
+
+def test_broken_import_is_not_a_startup_warning(plugin_dir, caplog):
+    eps = [write(plugin_dir, "fake_plugin_heavy", "import torch_is_not_installed_here\n"),
+           write(plugin_dir, "fake_plugin_syntax2", "def oops(:\n")]
+    with caplog.at_level(logging.DEBUG, logger="asktell.plugins"):
+        reg = Registry.load(entry_points=eps, core=False)
+    levels = {r.getMessage().split("'")[1]: r.levelno for r in caplog.records}
+    assert levels == {"heavy": logging.DEBUG, "syntax2": logging.WARNING}
+    assert {f.plugin for f in reg.failures} == {"heavy", "syntax2"}
+
+
+def test_bad_lazy_reference_is_refused(plugin_dir):
+    body = GOOD.replace("Thing)", "'not a reference')").format(name="x")
+    ep = write(plugin_dir, "fake_plugin_badref", body)
+    reg = Registry.load(entry_points=[ep], core=False)
+    assert "lazy reference" in reg.failures[0].error
+
+
+def test_cli_plugins_lists_unavailable_names_with_the_install_command(capsys, monkeypatch,
+                                                                       plugin_dir):
+    from asktell.cli import main
+
+    ep = write(plugin_dir, "fake_plugin_lazy2", LAZY)
+    monkeypatch.setattr(plugins, "_default", Registry.load(entry_points=[ep]))
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "needs-extra " in x)
+    assert "needs module_not_installed_here: pip install module_not_installed_here" in line
+    assert "WARNING" not in out
+
+
+# ---------------------------------------------------------------------------- create(restarts=)
+
+
+def test_create_applies_restarts_to_any_population_optimiser(plugin_dir):
+    """Restarts are create()'s, not the factory's: a third-party name gets them too."""
+    ep = write(plugin_dir, "fake_plugin_es", """
+        import asktell
+
+        @asktell.hookimpl
+        def asktell_add_optimisers(registry):
+            registry.add("my-es", "asktell_optim.snes:SNES")
+    """)
+    reg = Registry.load(entry_points=[ep])
+    opt = reg.create("my-es", x0=[1.0, 2.0], sigma0=0.5, restarts="ipop", max_restarts=2,
+                     seed=0)
+    assert type(opt).__name__ == "Restarts" and opt.name == "snes+ipop"
+    xs = opt.ask()
+    opt.tell(np.sum(xs**2, axis=1))
+    plain = reg.create("my-es", x0=[1.0, 2.0], sigma0=0.5, seed=0)
+    assert type(plain).__name__ == "SNES"
+    with pytest.raises(ValueError, match="max_restarts needs restarts"):
+        reg.create("my-es", x0=[1.0, 2.0], max_restarts=3)
+
+
+def test_restarts_need_a_population_optimiser():
+    with pytest.raises(TypeError, match="population optimiser"):
+        asktell.create("nelder-mead", x0=[1.0, 2.0], restarts="ipop")
+
+
+def test_config_restarts_go_through_create(logistic_config):
+    from asktell.config import build_optimiser, load_config
+
+    cfg = load_config(logistic_config, ["optimiser.restarts=bipop",
+                                        "optimiser.max_restarts=2"])
+    opt = build_optimiser(cfg)
+    assert opt.name == "xnes+bipop"
+
+
+# ---------------------------------------------------------------------------- names from plugins
+
+
+def test_config_evaluators_resolve_through_the_registry(plugin_dir, monkeypatch,
+                                                        logistic_config):
+    from asktell.config import ConfigError, build_scorer, load_config
+
+    ep = write(plugin_dir, "fake_plugin_eval", """
+        import asktell
+
+        class Doubling(asktell.SequentialEvaluator):
+            "Scores twice the objective."
+            def __init__(self, f, factor=2.0, n_workers=1):
+                super().__init__(lambda x: factor * f(x))
+
+        @asktell.hookimpl
+        def asktell_add_evaluators(registry):
+            registry.add("doubling", Doubling)
+    """)
+    monkeypatch.setattr(plugins, "_default", Registry.load(
+        entry_points=[*md.entry_points(group="asktell"), ep]))
+    cfg = load_config(logistic_config, ["evaluator.name=doubling", "evaluator.factor=3.0"])
+    scorer = build_scorer(cfg)
+    assert type(scorer).__name__ == "Doubling"
+    with pytest.raises(ConfigError, match=r"evaluator\.name.*expected one of: batch, doubling"):
+        load_config(logistic_config, ["evaluator.name=gpu"])
+
+
+@needs_example
+def test_example_plugin_kernel_works_by_name_in_krr(tmp_path):
+    from asktell_qml import KernelRidge
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.sin(X).sum(1)
+    model = KernelRidge("cauchy", sigma=2.0, lam=1e-8).fit(X[:50], y[:50])
+    assert type(model.kernel).__name__ == "CauchyKernel"
+    assert np.mean(np.abs(model.predict(X[50:]) - y[50:])) < 0.3
+    model.save(tmp_path / "m.npz")
+    again = KernelRidge.load(tmp_path / "m.npz")
+    assert again.kernel_name == "cauchy"
+    np.testing.assert_allclose(again.predict(X[50:]), model.predict(X[50:]))
+    # a kernel object given directly is found by its registered name
+    twin = KernelRidge(model.kernel, lam=1e-8)
+    assert twin.kernel_name == "cauchy"
+
+
+@needs_example
+def test_example_plugin_simulator_and_summary_work_by_name_in_the_cinn():
+    pytest.importorskip("torch")
+    from asktell_cinn import CINN, make_summary, simulator
+
+    sim = simulator("ricker", n_steps=12)
+    assert sim(np.array([3.8, 10.0])).shape == (12, 1)
+    assert make_summary("mean-std", 12, 1, 4, 8).out_dim == 4
+    est = CINN(simulator="ricker", summary="mean-std", batch_size=16, n_blocks=2, hidden=8,
+               summary_dim=4, max_epochs=2, patience=2, seed=0)
+    assert type(est.simulator).__name__ == "Ricker"
+    for _ in range(2):
+        thetas = est.ask()
+        est.tell([est.simulator(t) for t in thetas])
+    assert est.evaluations == 32
+    with pytest.raises(ValueError, match="summary must be one of"):
+        CINN(simulator="ricker", summary="mean-sdt")
+
+
+BLOCK_EXTRAS = """
+    import importlib.abc, logging, sys
+
+    class Missing(importlib.abc.MetaPathFinder):
+        "Acts as if torch and RDKit were not installed."
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("torch", "rdkit"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Missing())
+    logging.basicConfig(level=logging.WARNING)
+"""
+
+
+def test_missing_extras_say_nothing_until_asked_for_then_name_the_install_command(tmp_path):
+    out = run_python(textwrap.dedent(BLOCK_EXTRAS) + textwrap.dedent(f"""
+        import asktell
+        from asktell.cli import main
+        assert main(["run", {str(ROOT / "examples" / "logistic_xnes.toml")!r},
+                     "--set", "stop.max_iterations=1", "--set", "run.plot=false",
+                     "--out", {str(tmp_path / "run")!r}, "--no-progress"]) == 0
+        print("RUN-OK", file=sys.stderr)
+        main(["plugins"])
+        for family, name in [("optimiser", "organ"), ("reward", "qed"), ("summary", "deepset")]:
+            try:
+                asktell.get(family, name)
+            except asktell.plugins.PluginUnavailableError as e:
+                print("ERROR", name, e)
+    """))
+    before_run = out.stderr.split("RUN-OK")[0]
+    assert "WARNING" not in before_run and "torch" not in before_run, before_run
+    lines = out.stdout.splitlines()
+    organ = next(x for x in lines if " organ " in x)
+    assert 'needs torch: pip install "asktell[torch]"' in organ
+    qed = next(x for x in lines if " qed " in x)
+    assert 'needs rdkit: pip install "asktell[chem]"' in qed
+    assert not [x for x in lines if x.startswith("FAILED")]
+    errors = {x.split()[1]: x for x in lines if x.startswith("ERROR")}
+    assert set(errors) == {"organ", "qed", "deepset"}
+    assert 'pip install "asktell[torch]"' in errors["organ"]
+    assert 'pip install "asktell[chem]"' in errors["qed"]

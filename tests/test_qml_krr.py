@@ -27,8 +27,11 @@ def qm9():
     return coulomb_matrices(data.Z, data.R), data.atomization_energy
 
 
-def test_registered_as_model():
-    assert asktell.get("model", "krr") is KernelRidge
+def test_kernel_names_resolve_through_the_registry():
+    model = KernelRidge("laplacian", sigma=2.0)
+    assert type(model.kernel) is asktell.get("kernel", "laplacian")
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        KernelRidge("laplacain")
 
 
 @pytest.mark.parametrize("kernel", ["gaussian", "laplacian", "wasserstein"])

@@ -8,7 +8,6 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-import asktell
 from asktell import serialization
 from asktell_rbm import BernoulliRBM, ais_log_partition, exact_log_partition, load_digits_binary
 
@@ -215,12 +214,6 @@ def test_load_state_dict_rejects_other_shapes():
     a = BernoulliRBM(6, 3, seed=0)
     with pytest.raises(ValueError, match="6x3 RBM, this one is 6x4"):
         BernoulliRBM(6, 4, seed=0).load_state_dict(a.state_dict())
-
-
-def test_registered_as_model_plugin():
-    factory = asktell.plugins.registry().get("model", "bernoulli-rbm")
-    rbm = factory(n_visible=5, n_hidden=2, seed=0)
-    assert isinstance(rbm, BernoulliRBM)
 
 
 @pytest.mark.gpu

@@ -7,26 +7,30 @@ complex stochastic models with invertible neural networks." IEEE TNNLS 33(4), 14
 doi:10.1109/TNNLS.2020.3042395.
 
 Entry point: ``[project.entry-points.asktell] cinn = "asktell_cinn"`` (families ``optimiser``:
-``cinn``; ``simulator``: the toy simulators).
+``cinn``; ``simulator``: the toy simulators, numpy only; ``summary``: the summary networks).
+This entry module is light: torch is imported when the estimator or a summary network is looked
+up or a name below is first used.
 """
 
 from __future__ import annotations
 
-from asktell.hookspecs import hookimpl
-from asktell.plugins import FamilyRegistry
+from typing import TYPE_CHECKING
 
-from .actnorm import ActNorm
-from .coupling import ConditionalAffineCoupling
-from .estimator import CINN
-from .network import InvertibleNetwork
-from .permutation import FixedPermutation
-from .priors import BoxUniform, DiagNormal, make_prior
-from .simulators import SIMULATORS, SIR, SLCP, GaussianIID, GaussianMean, TwoMoons, simulator
-from .summary import DeepSetSummary, IdentitySummary, LSTMSummary, make_summary
+from asktell.hookspecs import hookimpl
+from asktell.plugins import FamilyRegistry, lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .actnorm import ActNorm
+    from .coupling import ConditionalAffineCoupling
+    from .estimator import CINN
+    from .network import InvertibleNetwork
+    from .permutation import FixedPermutation
+    from .priors import BoxUniform, DiagNormal, make_prior
+    from .simulators import SIR, SLCP, GaussianIID, GaussianMean, Simulator, TwoMoons, simulator
+    from .summary import DeepSetSummary, IdentitySummary, LSTMSummary, make_summary
 
 __all__ = [
     "CINN",
-    "SIMULATORS",
     "SIR",
     "SLCP",
     "ActNorm",
@@ -40,22 +44,53 @@ __all__ = [
     "IdentitySummary",
     "InvertibleNetwork",
     "LSTMSummary",
+    "Simulator",
     "TwoMoons",
     "make_prior",
     "make_summary",
     "simulator",
 ]
 
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ActNorm": ".actnorm", "ConditionalAffineCoupling": ".coupling", "CINN": ".estimator",
+    "InvertibleNetwork": ".network", "FixedPermutation": ".permutation",
+    "BoxUniform": ".priors", "DiagNormal": ".priors", "make_prior": ".priors",
+    **{name: ".simulators" for name in (
+        "SIR", "SLCP", "GaussianIID", "GaussianMean", "Simulator", "TwoMoons", "simulator")},
+    **{name: ".summary" for name in (
+        "DeepSetSummary", "IdentitySummary", "LSTMSummary", "make_summary")},
+})
+
+_TORCH = ("torch",)
+
 
 @hookimpl
 def asktell_add_optimisers(registry: FamilyRegistry) -> None:
     """Register the cINN posterior estimator."""
-    registry.add("cinn", CINN, summary="amortised posterior estimation with a conditional "
-                 "invertible network (BayesFlow)")
+    registry.add("cinn", "asktell_cinn.estimator:CINN", requires=_TORCH,
+                 summary="amortised posterior estimation with a conditional invertible network "
+                 "(BayesFlow)")
 
 
 @hookimpl
 def asktell_add_simulators(registry: FamilyRegistry) -> None:
-    """Register the toy simulators."""
-    for name, cls in SIMULATORS.items():
-        registry.add(name, cls, summary=(cls.__doc__ or "").strip().splitlines()[0])
+    """Register the toy simulators (numpy only)."""
+    for name, cls, summary in (
+        ("gaussian-mean", "GaussianMean", "conjugate Gaussian mean model, analytic posterior"),
+        ("two-moons", "TwoMoons", "the two-moons task of sbibm"),
+        ("slcp", "SLCP", "simple likelihood, complex posterior (sbibm)"),
+        ("sir", "SIR", "a stochastic SIR epidemic observed as a time series"),
+        ("gaussian-iid", "GaussianIID", "normal observations, a variable number per data set"),
+    ):
+        registry.add(name, f"asktell_cinn.simulators:{cls}", summary=summary)
+
+
+@hookimpl
+def asktell_add_summaries(registry: FamilyRegistry) -> None:
+    """Register the summary networks (torch)."""
+    registry.add("identity", "asktell_cinn.summary:identity_summary", requires=_TORCH,
+                 summary="the flattened data set (fixed size)")
+    registry.add("deepset", "asktell_cinn.summary:deepset_summary", requires=_TORCH,
+                 summary="permutation-invariant pooling over iid rows (Zaheer et al. 2017)")
+    registry.add("lstm", "asktell_cinn.summary:lstm_summary", requires=_TORCH,
+                 summary="an LSTM over a time series (Hochreiter & Schmidhuber 1997)")

@@ -31,7 +31,7 @@ from .network import InvertibleNetwork
 from .priors import Prior, make_prior
 from .simulators import Simulator
 from .simulators import simulator as make_simulator
-from .summary import SUMMARIES, make_summary
+from .summary import check_summary, make_summary
 from .training import train_flow
 
 __all__ = ["CINN"]
@@ -58,16 +58,17 @@ class CINN(Estimator):
     prior : Prior or dict, optional
         ``{"normal": [mean, sd]}`` or ``{"uniform": [low, high]}``; default the simulator's.
     simulator : str or Simulator, optional
-        A toy simulator (name or object): gives the default prior and the simulator that
-        :meth:`write_report` runs its diagnostics with. The estimator never simulates in ``ask``
-        or ``tell``: the caller does.
+        A simulator (a name in the registry's ``simulator`` family, or an object): gives the
+        default prior and the simulator that :meth:`write_report` runs its diagnostics with.
+        The estimator never simulates in ``ask`` or ``tell``: the caller does.
     x_obs : array-like, optional
         The observed data set, for truncated proposals and the run report.
     batch_size : int
         θ per ``ask``.
-    summary : {"identity", "deepset", "lstm"}
-        Summary network: the flattened data, a DeepSet over iid rows (any number of them), or an
-        LSTM over time steps.
+    summary : str
+        Summary network, by its name in the registry's ``summary`` family: ``"identity"`` (the
+        flattened data), ``"deepset"`` (iid rows, any number of them), ``"lstm"`` (time steps),
+        or one another plugin registered.
     summary_dim, summary_hidden : int
         Summary size and width (deepset, lstm).
     n_blocks, hidden, n_layers, clamp : int, int, int, float
@@ -172,8 +173,7 @@ class CINN(Estimator):
         if self.prior.dim < 2:
             raise ValueError(
                 f"the cINN needs at least 2 parameters, the prior has {self.prior.dim}")
-        if summary not in SUMMARIES:
-            raise ValueError(f"summary must be one of {list(SUMMARIES)}, got {summary!r}")
+        check_summary(summary)
         for key, val in (("batch_size", batch_size), ("train_batch_size", train_batch_size),
                          ("max_epochs", max_epochs), ("patience", patience),
                          ("n_blocks", n_blocks), ("hidden", hidden)):

@@ -23,8 +23,7 @@ import numpy as np
 
 from .priors import BoxUniform, DiagNormal, Prior
 
-__all__ = ["SIMULATORS", "SIR", "SLCP", "GaussianIID", "GaussianMean", "Simulator",
-           "TwoMoons", "simulator"]
+__all__ = ["SIR", "SLCP", "GaussianIID", "GaussianMean", "Simulator", "TwoMoons", "simulator"]
 
 
 class Simulator:
@@ -273,30 +272,39 @@ class GaussianIID(Simulator):
         return [x[k, : m[k], None] for k in range(n)]
 
 
-SIMULATORS: dict[str, type[Simulator]] = {
-    c.name: c for c in (GaussianMean, TwoMoons, SLCP, SIR, GaussianIID)
-}
-
-
 def simulator(simulator: str = "gaussian-mean", **options: Any) -> Simulator:
-    """Build a toy simulator by name (what a run configuration's ``[problem]`` can call).
+    """Build a simulator by its name in the registry's ``simulator`` family (what a run
+    configuration's ``[problem]`` can call).
 
     Parameters
     ----------
     simulator : str
-        One of ``gaussian-mean``, ``two-moons``, ``slcp``, ``sir``, ``gaussian-iid``.
+        ``gaussian-mean``, ``two-moons``, ``slcp``, ``sir``, ``gaussian-iid``, or a name another
+        plugin registered.
     **options
-        Passed to the simulator's class (``seed``, ...).
+        Passed to the simulator's factory (``seed``, ...).
 
     Returns
     -------
     Simulator
+
+    Raises
+    ------
+    ValueError
+        If no simulator is registered under that name.
 
     Examples
     --------
     >>> simulator("two-moons", seed=3).seed
     3
     """
-    if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; expected one of {list(SIMULATORS)}")
-    return SIMULATORS[simulator](**options)
+    from asktell.plugins import PluginUnavailableError, UnknownNameError, registry
+
+    try:
+        factory = registry().get("simulator", simulator)
+    except PluginUnavailableError:
+        raise
+    except UnknownNameError as e:
+        raise ValueError(f"unknown simulator {simulator!r}: {e}") from None
+    made: Simulator = factory(**options)
+    return made

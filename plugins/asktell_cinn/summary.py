@@ -10,6 +10,10 @@ valid rows of each data set, ``lengths`` (n,), and returns (n, out_dim).
 * :class:`LSTMSummary`: a recurrent network over a time series (Hochreiter & Schmidhuber 1997,
   "Long short-term memory", Neural Computation 9(8), doi:10.1162/neco.1997.9.8.1735), as used
   for the time-series models of Radev et al. (2020).
+
+They are registered in the ``summary`` family (``identity``, ``deepset``, ``lstm``) through the
+factories below; :func:`make_summary` looks any registered name up, so a summary network another
+plugin registers works by name (``CINN(summary="its-name")``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["SUMMARIES", "DeepSetSummary", "IdentitySummary", "LSTMSummary", "make_summary"]
+from asktell.plugins import PluginUnavailableError, UnknownNameError, registry
+
+__all__ = ["DeepSetSummary", "IdentitySummary", "LSTMSummary", "check_summary",
+           "deepset_summary", "identity_summary", "lstm_summary", "make_summary"]
 
 
 def _mlp(n_in: int, hidden: int, n_out: int, n_layers: int = 2) -> nn.Sequential:
@@ -148,16 +155,47 @@ class LSTMSummary(nn.Module):
         return self.head(torch.cat((h[-1], logm), dim=-1))
 
 
-SUMMARIES = ("identity", "deepset", "lstm")
+def identity_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """The ``identity`` summary factory: :class:`IdentitySummary` (``out_dim``, ``hidden``
+    ignored)."""
+    return IdentitySummary(n_obs, n_features)
 
 
-def make_summary(kind: str, n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
-    """Build the summary network named ``kind``.
+def deepset_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """The ``deepset`` summary factory: :class:`DeepSetSummary` (any number of rows)."""
+    return DeepSetSummary(n_features, out_dim, hidden)
+
+
+def lstm_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """The ``lstm`` summary factory: :class:`LSTMSummary` (time series)."""
+    return LSTMSummary(n_features, out_dim, hidden)
+
+
+def check_summary(kind: str) -> None:
+    """Raise ``ValueError`` unless ``kind`` is a registered summary network (nothing is
+    imported).
 
     Parameters
     ----------
-    kind : {"identity", "deepset", "lstm"}
-        Which network.
+    kind : str
+        A name in the registry's ``summary`` family.
+    """
+    reg = registry()
+    try:
+        reg.entry("summary", kind)
+    except UnknownNameError as e:
+        raise ValueError(f"summary must be one of {reg.names('summary')}, got {kind!r} "
+                         f"({e})") from None
+
+
+def make_summary(kind: str, n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """Build the summary network registered as ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        A name in the ``summary`` family: ``"identity"``, ``"deepset"``, ``"lstm"``, or one a
+        plugin registered.
     n_obs, n_features : int
         Rows per data set (the largest, for variable sizes) and features per row.
     out_dim, hidden : int
@@ -168,15 +206,25 @@ def make_summary(kind: str, n_obs: int, n_features: int, out_dim: int, hidden: i
     torch.nn.Module
         With an ``out_dim`` attribute.
 
+    Raises
+    ------
+    ValueError
+        If no summary network is registered as ``kind``.
+
     Examples
     --------
     >>> make_summary("deepset", 10, 5, 8, 16).out_dim
     8
     """
-    if kind == "identity":
-        return IdentitySummary(n_obs, n_features)
-    if kind == "deepset":
-        return DeepSetSummary(n_features, out_dim, hidden)
-    if kind == "lstm":
-        return LSTMSummary(n_features, out_dim, hidden)
-    raise ValueError(f"summary must be one of {list(SUMMARIES)}, got {kind!r}")
+    try:
+        factory = registry().get("summary", kind)
+    except PluginUnavailableError:
+        raise
+    except UnknownNameError:
+        check_summary(kind)
+        raise
+    net = factory(n_obs, n_features, out_dim, hidden)
+    if not isinstance(net, nn.Module) or not isinstance(getattr(net, "out_dim", None), int):
+        raise TypeError(f"summary {kind!r} must build a torch.nn.Module with an int out_dim, "
+                        f"got {type(net).__name__}")
+    return net

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from asktell.plugins import PluginUnavailableError, UnknownNameError, registry
+
 from ._base import DistanceKernel
 from ._pairwise import is_torch_device
-from .gaussian import GaussianKernel
-from .laplacian import LaplacianKernel
-from .wasserstein import WassersteinKernel
 
-__all__ = ["KERNELS", "CholeskyError", "KernelRidge", "make_kernel", "solve_cholesky"]
+__all__ = ["CholeskyError", "KernelRidge", "make_kernel", "solve_cholesky"]
 
 log = logging.getLogger(__name__)
-
-#: Kernel classes by name (the names they are registered under in the ``kernel`` family).
-KERNELS: dict[str, type[DistanceKernel]] = {
-    "gaussian": GaussianKernel,
-    "laplacian": LaplacianKernel,
-    "wasserstein": WassersteinKernel,
-}
 
 
 class CholeskyError(np.linalg.LinAlgError):
@@ -35,20 +28,41 @@ def make_kernel(kernel: str | DistanceKernel, **params: Any) -> DistanceKernel:
 
     Parameters
     ----------
-    kernel : {"gaussian", "laplacian", "wasserstein"} or DistanceKernel
+    kernel : str or DistanceKernel
+        A name in the registry's ``kernel`` family (``"gaussian"``, ``"laplacian"``,
+        ``"wasserstein"``, or one another plugin registered), or a kernel object.
     **params
-        Passed to the kernel's constructor (``sigma``, ``p``, ``device``, ...).
+        Passed to the kernel's factory (``sigma``, ``p``, ``device``, ...).
 
     Returns
     -------
     DistanceKernel
+
+    Raises
+    ------
+    ValueError
+        If no kernel is registered under that name.
+    TypeError
+        If the registered factory does not build a :class:`DistanceKernel`.
     """
     if isinstance(kernel, DistanceKernel):
         return kernel
-    if not isinstance(kernel, str) or kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {sorted(KERNELS)} or a kernel object, got "
+    reg = registry()
+    if not isinstance(kernel, str):
+        raise ValueError(f"kernel must be one of {reg.names('kernel')} or a kernel object, got "
                          f"{kernel!r}")
-    return KERNELS[kernel](**params)
+    try:
+        factory = reg.get("kernel", kernel)
+    except PluginUnavailableError:
+        raise
+    except UnknownNameError as e:
+        raise ValueError(f"kernel must be one of {reg.names('kernel')} or a kernel object, got "
+                         f"{kernel!r} ({e})") from None
+    made = factory(**params)
+    if not isinstance(made, DistanceKernel):
+        raise TypeError(f"kernel {kernel!r} must build an asktell_qml.DistanceKernel, got "
+                        f"{type(made).__name__}")
+    return made
 
 
 def _cholesky_message(lam: float, n: int, detail: str) -> str:
@@ -132,8 +146,9 @@ class KernelRidge:
 
     Parameters
     ----------
-    kernel : {"gaussian", "laplacian", "wasserstein"} or DistanceKernel
-        The kernel (a name is built with ``sigma`` and ``device``; ``kernel_params`` go to it).
+    kernel : str or DistanceKernel
+        The kernel (a name in the registry's ``kernel`` family is built with ``sigma`` and
+        ``device``; ``kernel_params`` go to it).
     sigma : float
         Length scale of a kernel given by name.
     lam : float
@@ -303,6 +318,7 @@ class KernelRidge:
             path, kernel=np.array(s["kernel"]), sigma=s["kernel_params"]["sigma"],
             p=s["kernel_params"].get("p", 1.0), lam=s["lam"], center=s["center"],
             y_offset=s["y_offset"], X_train=s["X_train"], alpha=s["alpha"],
+            kernel_params=np.array(json.dumps(s["kernel_params"])),
         )
 
     @classmethod
@@ -311,7 +327,9 @@ class KernelRidge:
         with np.load(path, allow_pickle=False) as f:
             name = str(f["kernel"])
             params: dict[str, Any] = {"sigma": float(f["sigma"])}
-            if name == "wasserstein":
+            if "kernel_params" in f.files:  # any registered kernel's hyper-parameters
+                params = json.loads(str(f["kernel_params"]))
+            elif name == "wasserstein":
                 params["p"] = float(f["p"])
             model = cls(name, device=device, kernel_params=params)
             model.load_state_dict({
@@ -323,7 +341,8 @@ class KernelRidge:
 
 
 def _name_of(kernel: DistanceKernel) -> str:
-    for name, cls in KERNELS.items():
-        if type(kernel) is cls:
-            return name
-    raise ValueError(f"unknown kernel class {type(kernel).__name__}; use one of {sorted(KERNELS)}")
+    name = registry().name_of("kernel", type(kernel))
+    if name is None:
+        raise ValueError(f"kernel class {type(kernel).__name__} is not registered in the kernel "
+                         f"family; register it (see docs/plugin-guide.md) or give its name")
+    return name

@@ -1,7 +1,13 @@
 """An example asktell plugin, written only against asktell's public API.
 
-It adds an optimiser (``random-search``) and a problem (``himmelblau``). Install it with
-``pip install -e examples/asktell-example-plugin``; ``asktell plugins`` then lists both.
+It adds an optimiser (``random-search``) and a problem (``himmelblau``), defined here, and, as
+lazy references imported only when their names are looked up, a kernel for KRR (``cauchy``), a
+simulator for the cINN (``ricker``) and a summary network for the cINN (``mean-std``, needs
+torch). Install it with ``pip install -e examples/asktell-example-plugin``; ``asktell plugins``
+then lists them all.
+
+This module is the plugin's entry module: asktell imports it when it builds its registry, so it
+imports nothing heavy (numpy and asktell are already loaded).
 """
 
 from __future__ import annotations
@@ -45,10 +51,11 @@ class RandomSearch(asktell.NumericOptimiser):
         if boundaries is None:
             raise ValueError("random-search needs boundaries to sample from")
         super().__init__(x0, None, boundaries, seed=seed, direction=direction)
+        self._box = boundaries
         self._popsize = int(popsize)
 
     def _ask(self) -> np.ndarray:
-        return self.boundaries.sample(self._popsize, self._rng)
+        return self._box.sample(self._popsize, self._rng)
 
     def _tell(self, losses: np.ndarray) -> None:
         pass  # random search learns nothing; the base class tracks the best point
@@ -79,3 +86,24 @@ def asktell_add_optimisers(registry: FamilyRegistry) -> None:
 def asktell_add_problems(registry: FamilyRegistry) -> None:
     """Register the problem."""
     registry.add("himmelblau", Himmelblau)
+
+
+@asktell.hookimpl
+def asktell_add_kernels(registry: FamilyRegistry) -> None:
+    """Register the kernel (used by ``asktell_qml.KernelRidge("cauchy", ...)``)."""
+    registry.add("cauchy", "asktell_example_plugin.kernels:CauchyKernel",
+                 summary="1 / (1 + |x - y|^2 / sigma^2)")
+
+
+@asktell.hookimpl
+def asktell_add_simulators(registry: FamilyRegistry) -> None:
+    """Register the simulator (used by ``CINN(simulator="ricker")``)."""
+    registry.add("ricker", "asktell_example_plugin.ricker:Ricker",
+                 summary="Ricker population model with Poisson counts (Wood 2010)")
+
+
+@asktell.hookimpl
+def asktell_add_summaries(registry: FamilyRegistry) -> None:
+    """Register the summary network (used by ``CINN(summary="mean-std")``)."""
+    registry.add("mean-std", "asktell_example_plugin.summaries:mean_std_summary",
+                 requires=("torch",), summary="per-feature mean and sd, then a linear map")

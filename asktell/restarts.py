@@ -1,19 +1,21 @@
-"""IPOP and BIPOP restarts inside the ask/tell object, around any population optimiser."""
+"""IPOP and BIPOP restarts inside the ask/tell object, around any population optimiser.
+
+:func:`asktell.create` applies them to any registered optimiser, built-in or third-party:
+``asktell.create(name, restarts="bipop", ...)``.
+"""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE, Optimiser
+from .numeric import PopulationOptimiser
+from .protocol import MINIMISE, Optimiser
 
-__all__ = ["Restarts", "with_restarts"]
+__all__ = ["Restarts"]
 
 SCHEDULES = ("ipop", "bipop")
 
@@ -179,7 +181,8 @@ class Restarts(Optimiser):
     def _ask(self) -> np.ndarray:
         if self._inner.stop() is not None and not self._exhausted():
             self._next_run()
-        return self._inner.ask()
+        batch: np.ndarray = self._inner.ask()
+        return batch
 
     def _tell(self, losses: np.ndarray) -> None:
         self._inner.tell(losses)
@@ -220,41 +223,3 @@ class Restarts(Optimiser):
         inner = self._build(self._inner_kw)
         inner.load_state_dict(state["inner"])
         self._inner = inner
-
-
-def with_restarts(cls: type[PopulationOptimiser]) -> Callable[..., Optimiser]:
-    """A registry factory for ``cls`` that also takes ``restarts`` and ``max_restarts``.
-
-    Parameters
-    ----------
-    cls : type
-        A :class:`asktell.PopulationOptimiser` subclass.
-
-    Returns
-    -------
-    callable
-        ``factory(**kwargs, restarts=None | "ipop" | "bipop", max_restarts=9)``: ``cls(**kwargs)``
-        without restarts, else a :class:`Restarts` around it.
-    """
-
-    @functools.wraps(cls, updated=())
-    def factory(*, restarts: str | None = None, max_restarts: int = 9, **kwargs: Any) -> Any:
-        if restarts is None:
-            return cls(**kwargs)
-        seed = kwargs.pop("seed", None)
-        direction = kwargs.pop("direction", MINIMISE)
-        return Restarts(cls, kwargs, schedule=restarts, max_restarts=max_restarts, seed=seed,
-                        direction=direction)
-
-    sig = inspect.signature(cls)
-    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    params = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is p.POSITIONAL_OR_KEYWORD else p
-              for p in params]
-    params += [
-        inspect.Parameter("restarts", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation="str | None"),
-        inspect.Parameter("max_restarts", inspect.Parameter.KEYWORD_ONLY, default=9,
-                          annotation="int"),
-    ]
-    factory.__signature__ = sig.replace(parameters=params, return_annotation="Optimiser")
-    return factory
