@@ -21,8 +21,17 @@ from .estimator import CINN
 from .network import InvertibleNetwork
 from .permutation import FixedPermutation
 from .priors import BoxUniform, DiagNormal, make_prior
-from .simulators import SIMULATORS, SIR, SLCP, GaussianIID, GaussianMean, TwoMoons, simulator
-from .summary import DeepSetSummary, IdentitySummary, LSTMSummary, make_summary
+from .simulators import (
+    SIMULATORS,
+    SIR,
+    SLCP,
+    GaussianIID,
+    GaussianMean,
+    Ricker,
+    TwoMoons,
+    simulator,
+)
+from .summary import ConvSummary, DeepSetSummary, IdentitySummary, LSTMSummary, make_summary
 
 __all__ = [
     "CINN",
@@ -32,6 +41,7 @@ __all__ = [
     "ActNorm",
     "BoxUniform",
     "ConditionalAffineCoupling",
+    "ConvSummary",
     "DeepSetSummary",
     "DiagNormal",
     "FixedPermutation",
@@ -40,6 +50,7 @@ __all__ = [
     "IdentitySummary",
     "InvertibleNetwork",
     "LSTMSummary",
+    "Ricker",
     "TwoMoons",
     "make_prior",
     "make_summary",
