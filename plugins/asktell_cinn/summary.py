@@ -158,7 +158,7 @@ class ConvSummary(nn.Module):
     2), then the mean and the maximum over each series' valid steps, and ``log m``, through an
     MLP: h(x) = ρ([mean_t φ(x)_t, max_t φ(x)_t, log m]). Padded steps are zero at the input
     and every layer's output is zeroed past each series' valid steps, so what the caller pads
-with does not matter; both poolings skip the padded steps.
+    with does not matter; both poolings skip the padded steps.
 
     Parameters
     ----------
