@@ -225,6 +225,9 @@ def main() -> None:
                          "discriminator, no KL, no baseline)")
     ap.add_argument("--d-pretrain-rounds", type=int, default=None,
                     help="override the discriminator's pretraining rounds (paper: 50)")
+    ap.add_argument("--d-samples", type=int, default=None,
+                    help="override the fresh samples per discriminator epoch (paper: as many as "
+                         "training molecules)")
     ap.add_argument("--rewards", nargs="+", default=["validity", "novelty"],
                     choices=["validity", "novelty"])
     ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
@@ -238,7 +241,8 @@ def main() -> None:
     args = ap.parse_args()
     options = {k: v for k, v in (("pretrain_epochs", args.pretrain_epochs),
                                  ("hidden_dim", args.hidden),
-                                 ("d_pretrain_rounds", args.d_pretrain_rounds)) if v is not None}
+                                 ("d_pretrain_rounds", args.d_pretrain_rounds),
+                                 ("d_samples", args.d_samples)) if v is not None}
     options["preset"] = args.preset
     t0 = time.perf_counter()
     deadline = None if args.time_limit is None else time.time() + args.time_limit
