@@ -13,9 +13,9 @@ from __future__ import annotations
 from ._version import __version__
 from .boundaries import Boundaries, RectangularBoundaries
 from .controller import Controller, IterationInfo, RunResult
+from .evaluation import Evaluation, EvaluationError
 from .evaluators import (
     BatchEvaluator,
-    EvaluationError,
     Evaluator,
     ParallelEvaluator,
     SequentialEvaluator,
@@ -25,15 +25,19 @@ from .fmin import fmin
 from .hookspecs import hookimpl
 from .numeric import NumericOptimiser, PopulationOptimiser
 from .plugins import Registry, create, get, registry
-from .protocol import Optimiser, ProtocolError
+from .protocol import AskTell, Direction, Estimator, Optimiser, ProtocolError, Told
 from .runs import export_history, resume, run, summary
 from .stopping import StoppingRules
 from .store import RunStore
 
 __all__ = [
+    "AskTell",
     "BatchEvaluator",
     "Boundaries",
     "Controller",
+    "Direction",
+    "Estimator",
+    "Evaluation",
     "EvaluationError",
     "Evaluator",
     "IterationInfo",
@@ -48,6 +52,7 @@ __all__ = [
     "RunStore",
     "SequentialEvaluator",
     "StoppingRules",
+    "Told",
     "WorkerDiedError",
     "__version__",
     "create",

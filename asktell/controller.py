@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import serialization
+from .evaluation import Evaluation, as_evaluation
 from .evaluators import Evaluator
-from .protocol import Optimiser
+from .protocol import AskTell, Told
 from .stopping import StoppingRules, StopTracker
 from .store import RunStore
 
-__all__ = ["Controller", "IterationInfo", "RunResult"]
+__all__ = ["Controller", "IterationInfo", "ReplayError", "RunResult"]
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +34,19 @@ class IterationInfo:
     candidates : batch
         The batch just told.
     values : ndarray
-        Its values (NaN for failures).
+        Its recorded values (NaN for failures).
     xbest : candidate
         Best candidate so far.
     fbest : float
         Best value so far.
     elapsed : float
         Seconds since the run started (across resumes).
-    optimiser : Optimiser
-        The optimiser (read it, do not ask or tell it).
+    optimiser : AskTell
+        The method (read it, do not ask or tell it).
+    evaluation : Evaluation or None
+        What the evaluator returned for the batch (errors, extra columns).
+    extras : mapping
+        The method's per-batch extras (see :class:`asktell.Told`).
     """
 
     iteration: int
@@ -50,7 +56,9 @@ class IterationInfo:
     xbest: Any
     fbest: float
     elapsed: float
-    optimiser: Optimiser
+    optimiser: AskTell
+    evaluation: Evaluation | None = None
+    extras: Any = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,27 +96,45 @@ def _no_stop() -> None:
     return None
 
 
+class ReplayError(RuntimeError):
+    """Resuming a run, the method asked other candidates than those stored: it, its arguments
+    or the code changed since the run was written."""
+
+
 class Controller:
-    """Run an optimiser to a stop.
+    """Run an ask/tell method to a stop.
 
     Parameters
     ----------
-    optimiser : Optimiser
-        What asks and is told.
+    optimiser : AskTell
+        What asks and is told (an :class:`~asktell.Optimiser` or an
+        :class:`~asktell.Estimator`).
     evaluate : Evaluator or callable
-        Scores a whole batch: ``evaluate(batch) -> values`` (an :class:`asktell.Evaluator`, or
-        any callable taking the batch).
+        Scores a whole batch: ``evaluate(batch)`` returns an :class:`~asktell.Evaluation` (every
+        asktell evaluator and reward does) or one value per candidate.
     stop : StoppingRules or dict, optional
-        Stopping rules; by default only the optimiser's own :meth:`~asktell.Optimiser.stop`.
+        Stopping rules; by default only the method's own :meth:`~asktell.AskTell.stop`.
     callbacks : iterable of callables
         Each is called with an :class:`IterationInfo` after every batch; a callback that returns
         a truthy value stops the run (with reason ``{"callback": value}``).
     store : RunStore, optional
-        Commit every batch and the states to this run store (crash-safe resume).
+        Append every batch to this run store, with a checkpoint of the full state now and then
+        (crash-safe resume).
     progress : bool or None
         Show a tqdm progress bar; None shows it only on a terminal.
     log_every : int
         Log a line at INFO level every this many batches (0: never).
+    checkpoint_every : int
+        With a store: write the method's full state at least every this many batches.
+    checkpoint_seconds : float
+        With a store: and at least every this many seconds. A resume replays the batches told
+        after the last checkpoint (asks them again and tells the stored results), so these bound
+        the work a resume repeats, not what it evaluates.
+    commit_seconds : float
+        With a store: batches told within this many seconds of the last commit are committed
+        together, in one transaction, so that a cheap objective does not pay a commit per batch.
+        A batch that took longer is committed at once. A crash loses at most this much
+        evaluation time; 0 commits every batch as it is told.
 
     Examples
     --------
@@ -123,23 +149,37 @@ class Controller:
 
     def __init__(
         self,
-        optimiser: Optimiser,
-        evaluate: Evaluator | Callable[[Any], Sequence[float] | np.ndarray],
+        optimiser: AskTell,
+        evaluate: Evaluator | Callable[[Any], Any],
         *,
         stop: StoppingRules | dict[str, Any] | None = None,
         callbacks: Iterable[Callback] = (),
         store: RunStore | None = None,
         progress: bool | None = None,
         log_every: int = 0,
+        checkpoint_every: int = 100,
+        checkpoint_seconds: float = 60.0,
+        commit_seconds: float = 0.1,
     ) -> None:
-        if not isinstance(optimiser, Optimiser):
-            raise TypeError(f"optimiser must be an asktell.Optimiser, got {type(optimiser)}")
+        if not isinstance(optimiser, AskTell):
+            raise TypeError(f"optimiser must be an asktell.Optimiser or Estimator, got "
+                            f"{type(optimiser).__name__}")
         if not callable(evaluate):
             raise TypeError("evaluate must be an Evaluator or a callable taking a batch")
         if stop is None:
             stop = StoppingRules()
         elif isinstance(stop, dict):
             stop = StoppingRules.from_dict(stop)
+        elif not isinstance(stop, StoppingRules):
+            raise TypeError(f"stop must be StoppingRules, a dict or None, got "
+                            f"{type(stop).__name__}")
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) \
+                or checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
+        for key, val in (("checkpoint_seconds", checkpoint_seconds),
+                         ("commit_seconds", commit_seconds)):
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < 1e300:
+                raise ValueError(f"{key} must be a non-negative number, got {val!r}")
         self.optimiser = optimiser
         self.evaluate = evaluate
         self.rules = stop
@@ -147,15 +187,21 @@ class Controller:
         self.store = store
         self.progress = progress
         self.log_every = int(log_every)
-        self._tracker = StopTracker(stop, 1.0 if optimiser.direction == "minimise" else -1.0)
+        self.checkpoint_every = int(checkpoint_every)
+        self.checkpoint_seconds = float(checkpoint_seconds)
+        self.commit_seconds = float(commit_seconds)
+        self._commit_time = time.monotonic()
+        self._tracker = StopTracker(stop, optimiser.direction.sign)
         self._elapsed_before = 0.0
         self._last_batch: Any = None
+        self._checkpointed = optimiser.iterations if store is not None else 0
+        self._checkpoint_time = time.monotonic()
 
     @classmethod
     def resume(
         cls,
         run_dir: str | Path,
-        optimiser: Optimiser,
+        optimiser: AskTell,
         evaluate: Evaluator | Callable[[Any], Any],
         **kwargs: Any,
     ) -> Controller:
@@ -165,9 +211,9 @@ class Controller:
         ----------
         run_dir : path-like
             Directory of a run made with a store.
-        optimiser : Optimiser
-            A fresh optimiser built with the same arguments as the original; its state is
-            loaded from the last committed batch.
+        optimiser : AskTell
+            A fresh method built with the same arguments as the original. Its state is loaded
+            from the last checkpoint and the batches told after it are replayed.
         evaluate : Evaluator or callable
             The evaluator.
         **kwargs
@@ -178,21 +224,71 @@ class Controller:
         -------
         Controller
             Ready to :meth:`run`; the next asks equal those the uninterrupted run would make.
+
+        Raises
+        ------
+        ValueError
+            If the method's settings (dimension, population size, boundaries) differ from the
+            stored run's, naming each difference.
+        ReplayError
+            If the method does not ask again what the stored batches hold.
         """
         store = RunStore.open(run_dir)
-        ctl = cls(optimiser, evaluate, store=store, **kwargs)
-        latest = store.latest_state()
-        if latest is not None:
-            _, opt_state, ctl_state = latest
-            optimiser.load_state_dict(opt_state)
-            ctl._tracker.load(ctl_state["tracker"])
-            ctl._elapsed_before = float(ctl_state["elapsed"])
-            last = store.last_candidates()
-            ctl._last_batch = last if isinstance(last, np.ndarray) else None
+        try:
+            cls._check_settings(store, optimiser)
+            ctl = cls(optimiser, evaluate, store=store, **kwargs)
+            ctl._restore()
+        except BaseException:
+            store.close()
+            raise
         return ctl
 
+    @staticmethod
+    def _check_settings(store: RunStore, optimiser: AskTell) -> None:
+        stored = store.get_meta("settings")
+        if stored is None:
+            return
+        now = serialization.loads(serialization.dumps(optimiser.settings()))
+        diff = [f"{k}: stored {stored.get(k)!r}, now {now.get(k)!r}"
+                for k in sorted(set(stored) | set(now))
+                if not serialization.plain_equal(stored.get(k), now.get(k))]
+        if diff:
+            raise ValueError(f"{store.path}: the method's settings differ from the stored "
+                             f"run's ({'; '.join(diff)}); a resumed run must have the same shape")
+
+    def _restore(self) -> None:
+        store, opt = self.store, self.optimiser
+        assert store is not None
+        t0 = time.perf_counter()
+        latest = store.latest_checkpoint()
+        after, elapsed = 0, 0.0
+        if latest is not None:
+            after, opt_state, ctl_state = latest
+            opt.load_state_dict(opt_state)
+            self._tracker.load(ctl_state["tracker"])
+            elapsed = float(ctl_state["elapsed"])
+        n = 0
+        for b in store.batches(after=after):
+            xs = opt.pending if opt.awaiting_tell else opt.ask()
+            if serialization.dumps(xs) != serialization.dumps(b.candidates):
+                raise ReplayError(
+                    f"{store.path}: replaying batch {b.iteration}, {opt.name} asked other "
+                    "candidates than those stored: the method, its arguments or the code changed "
+                    "since the run was written"
+                )
+            opt.tell(b.results if b.results is not None else b.values)
+            self._tracker.update(self._best_loss())  # the stopping rules' counters, rebuilt
+            elapsed = b.elapsed
+            n += 1
+        self._elapsed_before = elapsed
+        self._last_batch = store.last_candidates()
+        self._checkpointed = after
+        if n:
+            log.info("replayed %d batches after the checkpoint at batch %d in %.2f s", n, after,
+                     time.perf_counter() - t0)
+
     def _best_loss(self) -> float:
-        return self._tracker._sign * self.optimiser.fbest()
+        return self.optimiser.direction.sign * self.optimiser.fbest()
 
     def run(self) -> RunResult:
         """Ask, evaluate and tell until a stopping rule is met.
@@ -213,7 +309,10 @@ class Controller:
         base = self._elapsed_before
         bar = self._progress_bar()
         if store is not None:
-            store.set_meta(status="running")
+            meta: dict[str, Any] = {"status": "running"}
+            if store.get_meta("settings") is None:
+                meta["settings"] = opt.settings()
+            store.set_meta(**meta)
         reason: dict[str, Any] | None = None
         try:
             own_stop = opt.stop if self.rules.optimiser_stop else _no_stop
@@ -225,22 +324,19 @@ class Controller:
                 if reason is not None:
                     break
                 t0 = perf()
-                xs = opt.ask()
+                xs = opt.pending if opt.awaiting_tell else opt.ask()
                 t1 = perf()
-                values = evaluate(xs)
+                evaluation = as_evaluation(evaluate(xs))
                 t2 = perf()
-                opt.tell(values)
+                opt.tell(evaluation)
+                told = opt.last_told
+                assert told is not None
                 t3 = perf()
-                record = getattr(opt, "recorded_values", None)
-                if record is not None and getattr(evaluate, "output", "scalar") == "object":
-                    # tell() took objects (simulated data sets): keep the floats it derived
-                    values = record()
                 self._last_batch = xs
-                best_loss = self._best_loss()
-                tracker.update(best_loss)
+                tracker.update(self._best_loss())
                 elapsed = base + t3 - start
                 if store is not None:
-                    self._commit(xs, values, t1 - t0, t2 - t1, t3 - t2, elapsed)
+                    self._commit(xs, evaluation, told, t1 - t0, t2 - t1, t3 - t2, elapsed)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(fbest=f"{opt.fbest():.6g}", refresh=False)
@@ -248,9 +344,9 @@ class Controller:
                     log.info("iteration %d, evaluations %d, fbest %.8g",
                              opt.iterations, opt.evaluations, opt.fbest())
                 if callbacks:
-                    info = IterationInfo(opt.iterations, opt.evaluations, xs,
-                                         np.asarray(values), opt.xbest(), opt.fbest(), elapsed,
-                                         opt)
+                    info = IterationInfo(opt.iterations, opt.evaluations, xs, told.values,
+                                         opt.xbest(), opt.fbest(), elapsed, opt, evaluation,
+                                         told.extras)
                     for cb in callbacks:
                         out = cb(info)
                         if out:
@@ -260,6 +356,7 @@ class Controller:
                         break
         except BaseException:
             if store is not None:
+                self._final_checkpoint(base + perf() - start)
                 store.set_meta(status="interrupted")
             raise
         finally:
@@ -267,6 +364,7 @@ class Controller:
                 bar.close()
         elapsed = base + perf() - start
         if store is not None:
+            self._final_checkpoint(elapsed)
             store.set_meta(status="finished", stop_reason=reason, elapsed=elapsed)
         log.info("stopped after %d iterations: %s", opt.iterations, reason)
         return RunResult(
@@ -275,34 +373,60 @@ class Controller:
             elapsed=elapsed, run_dir=None if store is None else store.path,
         )
 
+    def _controller_state(self, elapsed: float) -> dict[str, Any]:
+        return {"tracker": self._tracker.state(), "elapsed": elapsed}
+
+    def _final_checkpoint(self, elapsed: float) -> None:
+        """Checkpoint at a stop, so that a resume replays nothing (best effort on errors)."""
+        opt, store = self.optimiser, self.store
+        assert store is not None
+        store.flush()
+        if opt.iterations == self._checkpointed or opt.iterations != store.last_iteration():
+            return
+        try:
+            store.checkpoint(opt.iterations, opt.state_dict(), self._controller_state(elapsed))
+            self._checkpointed = opt.iterations
+        except Exception:  # the batches are committed: a resume replays them instead
+            log.warning("could not write the final checkpoint", exc_info=True)
+
     def _commit(
-        self, xs: Any, values: Any, t_ask: float, t_eval: float, t_tell: float, elapsed: float
+        self, xs: Any, evaluation: Evaluation, told: Told, t_ask: float, t_eval: float,
+        t_tell: float, elapsed: float,
     ) -> None:
         opt = self.optimiser
-        vals = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64) \
-            if not isinstance(values, np.ndarray) else values.astype(np.float64, copy=False)
+        vals = told.values
         finite = vals[np.isfinite(vals)]
         if finite.size:
-            batch_best = float(finite.min() if opt.direction == "minimise" else finite.max())
+            batch_best = float(finite.min() if opt.direction.sign > 0 else finite.max())
         else:
             batch_best = float("nan")
-        errors = [{"index": e.index, "error": e.error}
-                  for e in getattr(self.evaluate, "errors", ())]
+        now = time.monotonic()
+        due = (opt.iterations - self._checkpointed >= self.checkpoint_every
+               or now - self._checkpoint_time >= self.checkpoint_seconds)
         self.store.append(  # type: ignore[union-attr]
             iteration=opt.iterations,
-            restart=int(getattr(opt, "restart_index", 0)),
             candidates=xs,
             values=vals,
-            errors=errors,
+            results=None if evaluation.is_scalar else list(evaluation.values),
+            errors=[e.to_plain() for e in evaluation.errors],
+            extras=told.extras,
+            columns=evaluation.extras,
             batch_best=batch_best,
             best=opt.fbest(),
             t_ask=t_ask,
             t_eval=t_eval,
             t_tell=t_tell,
             elapsed=elapsed,
-            optimiser_state=opt.state_dict(),
-            controller_state={"tracker": self._tracker.state(), "elapsed": elapsed},
+            controller_state=None,  # rebuilt on replay from the stored values
+            optimiser_state=opt.state_dict() if due else None,
+            checkpoint_controller=self._controller_state(elapsed) if due else None,
+            defer=now - self._commit_time < self.commit_seconds,
         )
+        if due:
+            self._checkpointed = opt.iterations
+            self._checkpoint_time = now
+        if not self.store.queued:  # type: ignore[union-attr]
+            self._commit_time = now
 
     def _progress_bar(self) -> Any:
         if self.progress is False:

@@ -3,9 +3,11 @@
 An evaluator is called with the batch that :meth:`asktell.Optimiser.ask` returned and returns
 what :meth:`asktell.Optimiser.tell` takes: one value per candidate, in order.
 
+* Every call returns one :class:`~asktell.Evaluation` record: the values, a tuple of
+  :class:`~asktell.EvaluationError` (index, exception type, message) and optional extra columns.
+  Nothing is read off the evaluator afterwards.
 * One failing item never loses the batch: it gets the failure value (NaN, or None for
-  ``output="object"``), and its exception is kept in :attr:`Evaluator.errors` with its index;
-  ``raise_errors=True`` re-raises instead.
+  ``output="object"``) and its error in the record; ``raise_errors=True`` re-raises instead.
 * ``cache=True`` (or a maximum size) scores identical candidates once, within and across batches.
 
 :class:`ParallelEvaluator` runs on joblib: one task per worker-sized chunk (not one per point),
@@ -25,10 +27,11 @@ import os
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .evaluation import Evaluation, EvaluationError
 
 __all__ = [
     "BatchEvaluator",
@@ -42,42 +45,34 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class EvaluationError:
-    """The failure of one item of a batch.
-
-    Attributes
-    ----------
-    index : int
-        Position of the item in the batch.
-    error : str
-        ``ExceptionType: message``.
-    traceback : str
-        Formatted traceback (from the worker process where there was one).
-    """
-
-    index: int
-    error: str
-    traceback: str
+def _kind(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"a 0-d array ({x!r:.40})"
+    return f"a single {type(x).__name__} ({x!r:.40})"
 
 
 class WorkerDiedError(RuntimeError):
     """A worker process died (segfault, ``os._exit``, out of memory) while scoring an item."""
 
 
-def _format(exc: BaseException) -> tuple[str, str]:
+#: A failure as workers send it back: (index in the chunk, type, message, traceback).
+RawError = tuple[int, str, str, str]
+
+
+def _format(exc: BaseException) -> tuple[str, str, str]:
     return (
-        f"{type(exc).__name__}: {exc}",
+        type(exc).__name__,
+        str(exc),
         "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     )
 
 
 def _call_items(
     f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
-) -> tuple[list[Any], list[tuple[int, str, str]]]:
+) -> tuple[list[Any], list[RawError]]:
     """Score items one by one, keeping failures (runs in workers)."""
     out: list[Any] = []
-    errs: list[tuple[int, str, str]] = []
+    errs: list[RawError] = []
     for i, x in enumerate(items):
         try:
             out.append(f(x))
@@ -94,7 +89,7 @@ _THREADS_LIMITED: int | None = None
 
 def _worker_chunk(
     f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool, blas_threads: int | None
-) -> tuple[list[Any], list[tuple[int, str, str]]]:
+) -> tuple[list[Any], list[RawError]]:
     """Task run by a parallel worker: limit BLAS threads once per process, score a chunk."""
     global _THREADS_LIMITED
     if blas_threads is not None and _THREADS_LIMITED != blas_threads:
@@ -156,15 +151,13 @@ class Evaluator(abc.ABC):
         self.raise_errors = bool(raise_errors)
         self.output = output
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
-        #: Failures of the last call, one per failed item.
-        self.errors: list[EvaluationError] = []
         #: Cache hits over the evaluator's life.
         self.cache_hits = 0
         #: Items actually scored over the evaluator's life.
         self.n_evaluated = 0
         self._warned = False
 
-    def __call__(self, candidates: Sequence[Any] | np.ndarray) -> np.ndarray | list[Any]:
+    def __call__(self, candidates: Sequence[Any] | np.ndarray) -> Evaluation:
         """Score a batch.
 
         Parameters
@@ -174,15 +167,35 @@ class Evaluator(abc.ABC):
 
         Returns
         -------
-        ndarray of float64, shape (n,), or list
-            One value per candidate (see ``output``); failures are NaN (or None).
+        Evaluation
+            One value per candidate (a float64 array for ``output="scalar"``, failures NaN; a
+            tuple for ``output="object"``, failures None), and the failures' errors.
+
+        Raises
+        ------
+        TypeError
+            If ``candidates`` is not a batch (a single number or string).
         """
+        if isinstance(candidates, (str, bytes)) or (
+            isinstance(candidates, np.ndarray) and candidates.ndim == 0
+        ):
+            raise TypeError(
+                f"an evaluator takes a batch (array or sequence), got {_kind(candidates)}; "
+                "wrap a single candidate in a list"
+            )
         try:
             n = len(candidates)
         except TypeError:
             raise TypeError(
                 f"an evaluator takes a batch (array or sequence), got {type(candidates).__name__}"
             ) from None
+        if (isinstance(candidates, np.ndarray) and candidates.ndim == 1
+                and candidates.dtype.kind in "fiu"):
+            raise TypeError(
+                f"an evaluator takes a batch, got a 1-d numeric array of shape "
+                f"{candidates.shape}: a batch of points has shape (n, d); pass one point as "
+                "x[None, :], or a list of numbers if each number is a candidate"
+            )
         if self._cache_size == 0:
             todo = list(range(n))
             keys: list[Any] = []
@@ -204,8 +217,8 @@ class Evaluator(abc.ABC):
         raw, errs = self._evaluate(items) if len(todo) else ([], [])
         self.n_evaluated += len(todo)
         values: list[Any] = [None] * n
-        errors = [EvaluationError(todo[j], e, tb) for j, e, tb in errs]
-        failed = {j for j, _, _ in errs}
+        errors = [EvaluationError(todo[j], t, m, tb) for j, t, m, tb in errs]
+        failed = {j for j, _, _, _ in errs}
         for j, i in enumerate(todo):
             if j in failed:
                 continue
@@ -213,24 +226,24 @@ class Evaluator(abc.ABC):
             if self.output == "scalar":
                 v = self._to_float(v)
                 if isinstance(v, EvaluationError):
-                    errors.append(EvaluationError(i, v.error, v.traceback))
+                    errors.append(EvaluationError(i, v.type, v.message, v.traceback))
                     continue
             values[i] = v
         if self._cache_size != 0:
             self._use_cache(keys, todo, values, errors)
         errors.sort(key=lambda e: e.index)
-        self.errors = errors
         if errors and self.raise_errors:
             raise RuntimeError(f"item {errors[0].index} failed: {errors[0].error}")
         if errors:
-            # The first failing batch is worth a warning; later ones are in self.errors.
+            # The first failing batch is worth a warning; later ones are in the records.
             level = logging.INFO if self._warned else logging.WARNING
             self._warned = True
             log.log(level, "%d of %d evaluations failed; first: item %d: %s",
                     len(errors), n, errors[0].index, errors[0].error)
         if self.output == "scalar":
-            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        return values
+            return Evaluation(np.array([np.nan if v is None else v for v in values],
+                                       dtype=np.float64), tuple(errors))
+        return Evaluation(tuple(values), tuple(errors))
 
     def _use_cache(
         self, keys: list[Any], todo: list[int], values: list[Any],
@@ -255,7 +268,7 @@ class Evaluator(abc.ABC):
                 self.cache_hits += 1
             else:  # a repeat of a candidate that failed in this batch
                 e = failed_by_key[k]
-                errors.append(EvaluationError(i, e.error, e.traceback))
+                errors.append(EvaluationError(i, e.type, e.message, e.traceback))
         if self._cache_size is not None:
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
@@ -292,11 +305,11 @@ class Evaluator(abc.ABC):
             return float(v)
         if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
             return float(v.reshape(()))
-        msg = f"TypeError: the function returned {type(v).__name__}, expected a real number"
-        return EvaluationError(-1, msg, msg)
+        msg = f"the function returned {type(v).__name__}, expected a real number"
+        return EvaluationError(0, "TypeError", msg)
 
     @abc.abstractmethod
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[tuple[int, str, str]]]:
+    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
         """Score ``items``; return (raw values, [(index, error, traceback), ...])."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most evaluators hold nothing
@@ -322,13 +335,14 @@ class SequentialEvaluator(Evaluator):
     Examples
     --------
     >>> ev = SequentialEvaluator(lambda x: 1 / x)
-    >>> ev([1.0, 0.0, 4.0]).tolist()
+    >>> result = ev([1.0, 0.0, 4.0])
+    >>> result.tolist()
     [1.0, nan, 0.25]
-    >>> ev.errors[0].index, ev.errors[0].error
+    >>> result.errors[0].index, result.errors[0].error
     (1, 'ZeroDivisionError: float division by zero')
     """
 
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[tuple[int, str, str]]]:
+    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
         return _call_items(self.f, items, self.raise_errors)
 
 
@@ -453,18 +467,18 @@ class ParallelEvaluator(Evaluator):
                 self._parallel.__enter__()
             yield from self._parallel(delayed(_worker_chunk)(self.f, c, *args) for c in chunks)
 
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[tuple[int, str, str]]]:
+    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
         n = len(items)
         if self.n_workers == 1 and self.backend in ("loky", "threading", "multiprocessing"):
             return _call_items(self.f, items, self.raise_errors)
         spans = self._chunks(n)
         values: list[Any] = []
-        errors: list[tuple[int, str, str]] = []
+        errors: list[RawError] = []
         done = 0
         try:
             for (a, _), (vals, errs) in zip(spans, self._run([items[a:b] for a, b in spans])):
                 values.extend(vals)
-                errors.extend((a + i, e, tb) for i, e, tb in errs)
+                errors.extend((a + i, t, m, tb) for i, t, m, tb in errs)
                 done = len(values)
         except Exception as e:
             if not _is_worker_death(e):
@@ -475,10 +489,10 @@ class ParallelEvaluator(Evaluator):
             for i in range(done, n):
                 v, errs = self._isolated(items, i)
                 values.append(v)
-                errors.extend((i, err, tb) for _, err, tb in errs)
+                errors.extend((i, t, m, tb) for _, t, m, tb in errs)
         return values, errors
 
-    def _isolated(self, items: Sequence[Any], i: int) -> tuple[Any, list[tuple[int, str, str]]]:
+    def _isolated(self, items: Sequence[Any], i: int) -> tuple[Any, list[RawError]]:
         try:
             ((vals, errs),) = list(self._run([items[i : i + 1]]))
             return vals[0], errs
@@ -630,9 +644,9 @@ class BatchEvaluator(Evaluator):
             )
         return vals
 
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[tuple[int, str, str]]]:
+    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
         values: list[Any] = []
-        errors: list[tuple[int, str, str]] = []
+        errors: list[RawError] = []
         n, start = len(items), 0
         oom = getattr(self._torch.cuda, "OutOfMemoryError", MemoryError)
         while start < n:
@@ -644,7 +658,7 @@ class BatchEvaluator(Evaluator):
                 if stop - start == 1:
                     if self.raise_errors:
                         raise
-                    errors.append((start, "OutOfMemoryError: one candidate does not fit", ""))
+                    errors.append((start, "OutOfMemoryError", "one candidate does not fit", ""))
                     values.append(None)
                     start = stop
                     continue

@@ -91,13 +91,23 @@ class NumericOptimiser(Optimiser):
             s = _vector("sigma0", sigma0)
             if s.size != d:
                 raise ValueError(f"sigma0 must be a scalar or have {d} entries, got {s.size}")
-        if not np.all(s > 0):
-            raise ValueError(f"sigma0 must be positive, got {s.tolist()}")
+        if not np.all((s > 0) & np.isfinite(s)):
+            raise ValueError(f"sigma0 must be positive and finite, got {s.tolist()}")
         x0.setflags(write=False)
         s.setflags(write=False)
         self._x0 = x0
         self._sigma0 = s
         self._boundaries = boundaries
+
+    def settings(self) -> dict[str, Any]:
+        """See :meth:`asktell.AskTell.settings`: adds ``n_parameters`` and ``boundaries``."""
+        b = self._boundaries
+        bounds = None
+        if isinstance(b, RectangularBoundaries):
+            bounds = [b.lower.tolist(), b.upper.tolist()]
+        elif b is not None:
+            bounds = type(b).__name__
+        return {**super().settings(), "n_parameters": self.n_parameters, "boundaries": bounds}
 
     @property
     def n_parameters(self) -> int:
@@ -190,6 +200,10 @@ class PopulationOptimiser(NumericOptimiser):
         if popsize < 2:
             raise ValueError(f"popsize must be at least 2, got {popsize}")
         self._popsize = int(popsize)
+
+    def settings(self) -> dict[str, Any]:
+        """See :meth:`asktell.AskTell.settings`: adds ``popsize``."""
+        return {**super().settings(), "popsize": self._popsize}
 
     @staticmethod
     def default_popsize(d: int) -> int:

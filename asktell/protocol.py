@@ -1,18 +1,28 @@
-"""The ask/tell protocol, written once.
+"""The ask/tell protocol, written once and layered.
 
 Every method in asktell (numeric optimisers, molecule generators, posterior estimators, RBM-EDA)
-is an :class:`Optimiser`: ``ask()`` returns a batch of candidates and ``tell(values)`` takes one
-value per candidate, in order. The base class owns everything the methods share, so that a method
-only writes ``_ask`` and ``_tell``:
+is an :class:`AskTell`: ``ask()`` returns a batch of candidates and ``tell(results)`` takes one
+result per candidate, in order. The family-neutral base owns what every method shares:
 
-* misuse checks (``tell`` before ``ask``, twice for one ``ask``, wrong length or type), made
-  before anything changes, so a rejected call leaves the optimiser exactly as it was;
-* failed evaluations: ``NaN``, ``±inf`` or ``None`` rank worst (``+inf`` loss), are counted, and
-  never reach the method's state as NaN;
-* the direction (``"minimise"`` or ``"maximise"``): methods always see *losses*, lower is better;
-* the best candidate and value seen, in the user's direction;
-* the random generator (one ``numpy.random.Generator`` per optimiser, from ``seed``) and
-  checkpoints as plain data (:meth:`state_dict` / :meth:`load_state_dict`).
+* the order of calls and its misuse errors (``tell`` before ``ask``, ``ask`` twice, wrong length
+  or type), checked before anything changes, so a rejected call leaves the method as it was;
+* the pending batch, the seed and the method's own ``numpy.random.Generator``, checkpoints as
+  plain data (:meth:`AskTell.state_dict` / :meth:`AskTell.load_state_dict`), iterations and
+  evaluations;
+* one *recorded value* per candidate (a float, NaN for a failure) in a declared
+  :class:`Direction`, with the best candidate and value: what a run store keeps and a stopping
+  rule watches;
+* the :class:`Told` record of the last ``tell`` (recorded values, failures and the per-batch
+  extras the method wants kept), and the end-of-run :meth:`AskTell.write_report` hook.
+
+Two specialisations declare what they are told, as PINTS keeps its ``Optimiser`` and
+``MCMCSampler`` apart:
+
+* :class:`Optimiser`: told one number per candidate (numeric optimisers, SMILES generators,
+  RBM-EDA). The user's ``direction`` is fixed at construction and handled once; NaN, ±inf and
+  None are failures that rank worst and are counted.
+* :class:`Estimator`: told a result object per candidate (the cINN is told simulated data sets).
+  It declares how one result is parsed, how a batch is checked, and the float it records.
 
 The design follows PINTS's ask-and-tell interface (Clerx et al. 2019, "Probabilistic Inference on
 Noisy Time Series (PINTS)", J. Open Res. Softw. 7(1), 23, doi:10.5334/jors.252).
@@ -21,23 +31,139 @@ Noisy Time Series (PINTS)", J. Open Res. Softw. 7(1), 23, doi:10.5334/jors.252).
 from __future__ import annotations
 
 import abc
+import enum
 import numbers
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["MAXIMISE", "MINIMISE", "Optimiser", "ProtocolError"]
+from .evaluation import Evaluation
 
-MINIMISE = "minimise"
-MAXIMISE = "maximise"
-_DIRECTIONS = {"minimise": MINIMISE, "minimize": MINIMISE, "min": MINIMISE,
-               "maximise": MAXIMISE, "maximize": MAXIMISE, "max": MAXIMISE}
+if TYPE_CHECKING:  # pragma: no cover
+    from .controller import RunResult
+
+__all__ = [
+    "MAXIMISE",
+    "MINIMISE",
+    "AskTell",
+    "Closeable",
+    "Direction",
+    "Estimator",
+    "Optimiser",
+    "ProtocolError",
+    "Reporter",
+    "Told",
+]
+
+
+class Direction(str, enum.Enum):
+    """Whether lower or higher values are better.
+
+    A ``str`` enum: ``Direction.MINIMISE == "minimise"``, so states and configs keep plain
+    strings. :meth:`parse` accepts the usual spellings.
+
+    Examples
+    --------
+    >>> Direction.parse("max"), Direction.parse("minimize").sign
+    (<Direction.MAXIMISE: 'maximise'>, 1.0)
+    """
+
+    MINIMISE = "minimise"
+    MAXIMISE = "maximise"
+
+    @classmethod
+    def parse(cls, value: Direction | str) -> Direction:
+        """The direction named by ``value``.
+
+        Parameters
+        ----------
+        value : Direction or str
+            ``"minimise"``/``"minimize"``/``"min"`` or ``"maximise"``/``"maximize"``/``"max"``
+            (any case).
+
+        Returns
+        -------
+        Direction
+
+        Raises
+        ------
+        ValueError
+            For anything else.
+        """
+        if isinstance(value, Direction):
+            return value
+        key = value.strip().lower() if isinstance(value, str) else None
+        if key in ("minimise", "minimize", "min"):
+            return cls.MINIMISE
+        if key in ("maximise", "maximize", "max"):
+            return cls.MAXIMISE
+        raise ValueError(f"direction must be 'minimise' or 'maximise', got {value!r}")
+
+    @property
+    def sign(self) -> float:
+        """``+1`` when minimising, ``-1`` when maximising: ``loss = sign * value``."""
+        return 1.0 if self is Direction.MINIMISE else -1.0
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MINIMISE = Direction.MINIMISE
+MAXIMISE = Direction.MAXIMISE
 STATE_FORMAT = 1
 
 
 class ProtocolError(ValueError):
     """An ask/tell call out of order (``tell`` before ``ask``, ``ask`` twice, ...)."""
+
+
+@dataclass(frozen=True)
+class Told:
+    """The last told batch as recorded (:attr:`AskTell.last_told`).
+
+    Attributes
+    ----------
+    values : ndarray of float64, shape (n,)
+        The recorded value of each candidate, in the method's direction and units (NaN for a
+        failure): the told number for an :class:`Optimiser`, the declared value for an
+        :class:`Estimator`.
+    n_failed : int
+        Failures in this batch.
+    extras : mapping of str to float
+        Per-batch numbers the method wants kept (a restart index, a KL divergence, a training
+        loss); a run store keeps each as a named history column.
+    """
+
+    values: np.ndarray
+    n_failed: int
+    extras: Mapping[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """End-of-run hook: anything that writes its own report into a run directory.
+
+    Every :class:`AskTell` method is one (the default writes nothing); a problem or reward that
+    implements ``write_report`` is one too, and ``asktell run`` calls it after the run stops
+    (the logistic problem plots the data with the fitted curve, the cINN its calibration).
+    """
+
+    def write_report(self, run_dir: str | Path,
+                     result: RunResult | None = None) -> Mapping[str, Path]:
+        """Write files into ``run_dir``; return name → path of each file written."""
+        ...  # pragma: no cover
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """Anything that holds resources (worker processes, a device) released by ``close()``."""
+
+    def close(self) -> None:
+        """Release the resources; a later call may start them again."""
+        ...  # pragma: no cover
 
 
 def _describe(values: Any) -> str:
@@ -46,43 +172,54 @@ def _describe(values: Any) -> str:
     return f"a {type(values).__name__}"
 
 
-class Optimiser(abc.ABC):
-    """Base class of every ask/tell method.
+def _check_extras(name: str, extras: Any) -> dict[str, float]:
+    if not extras:
+        return {}
+    if not isinstance(extras, Mapping):
+        raise TypeError(f"{name}._batch_extras() must return a mapping of str to float, got "
+                        f"{type(extras).__name__}")
+    out: dict[str, float] = {}
+    for k, v in extras.items():
+        if not isinstance(k, str) or not k.isidentifier():
+            raise ValueError(f"{name}: extra column names must be identifiers, got {k!r}")
+        out[k] = float(v)
+    return out
+
+
+class AskTell(abc.ABC):
+    """Family-neutral base of every ask/tell method.
+
+    Method authors do not subclass this directly: they subclass :class:`Optimiser` (told numbers)
+    or :class:`Estimator` (told result objects), which implement the two hooks below.
 
     Parameters
     ----------
     seed : int or None
-        Seed of the optimiser's own ``numpy.random.Generator``. ``None`` draws a fresh seed from
-        the operating system; it is then available as :attr:`seed`, so any run can be repeated.
-    direction : {"minimise", "maximise"}
-        Whether lower or higher values are better. Fixed at construction.
+        Seed of the method's own ``numpy.random.Generator`` (:attr:`_rng`). ``None`` draws a
+        fresh seed from the operating system; it is then available as :attr:`seed`, so any run
+        can be repeated.
+    direction : Direction or str
+        Whether lower or higher recorded values are better. Fixed at construction.
 
     Notes
     -----
-    Subclasses implement:
-
-    ``_ask() -> batch``
-        The next batch (a read-only numpy array of shape (n, ...) or a tuple of objects).
-    ``_tell(losses) -> None``
-        Update from ``losses``, a float64 array with one entry per candidate of the last batch,
-        lower is better, ``+inf`` for failed evaluations (never NaN).
-    ``_get_state() -> dict`` / ``_set_state(state) -> None``
-        The method's own state as plain data (numbers, strings, lists, dicts, numpy arrays).
-    ``_stop() -> dict | None`` (optional)
-        The method's own stopping criteria.
-
+    Specialisations implement ``_check_told(results) -> accepted`` (validate a told batch without
+    changing anything; raise ``TypeError``/``ValueError`` on misuse) and
+    ``_apply_told(accepted) -> losses`` (update the method; return one loss per candidate, lower is
+    better, ``+inf`` for a failure). Every method implements ``_ask``, ``_get_state`` and
+    ``_set_state`` and may implement ``_stop``, ``_batch_extras`` and :meth:`write_report`.
     All randomness must come from ``self._rng``.
     """
 
     #: Short registry name, set by subclasses (for messages and stored runs).
-    name: str = "optimiser"
+    name: str = "method"
+    #: What the recorded value of a candidate is (a history column's name).
+    recorded: ClassVar[str] = "value"
 
-    def __init__(self, *, seed: int | None = None, direction: str = MINIMISE) -> None:
-        key = direction.lower() if isinstance(direction, str) else direction
-        if key not in _DIRECTIONS:
-            raise ValueError(f"direction must be 'minimise' or 'maximise', got {direction!r}")
-        self._direction = _DIRECTIONS[key]
-        self._sign = 1.0 if self._direction == MINIMISE else -1.0
+    def __init__(self, *, seed: int | None = None,
+                 direction: Direction | str = Direction.MINIMISE) -> None:
+        self._direction = Direction.parse(direction)
+        self._sign = self._direction.sign
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
         elif isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
@@ -98,6 +235,7 @@ class Optimiser(abc.ABC):
         self._failures = 0
         self._best_loss = np.inf
         self._best_candidate: Any = None
+        self._last_told: Told | None = None
 
     # ------------------------------------------------------------------ the protocol
 
@@ -108,7 +246,7 @@ class Optimiser(abc.ABC):
         -------
         batch
             A read-only numpy array whose first axis runs over candidates, or a tuple of
-            candidates (strings, for generators). Evaluate every candidate and pass the values,
+            candidates (strings, for generators). Evaluate every candidate and pass the results,
             in order, to :meth:`tell`.
 
         Raises
@@ -119,7 +257,7 @@ class Optimiser(abc.ABC):
         if self._pending is not None:
             raise ProtocolError(
                 f"ask() called again before tell(): {self.name} is waiting for "
-                f"{self._n_pending} values for the batch it asked last"
+                f"{self._n_pending} results for the batch it asked last"
             )
         batch = self._ask()
         if isinstance(batch, np.ndarray):
@@ -133,36 +271,39 @@ class Optimiser(abc.ABC):
         self._n_pending = n
         return batch
 
-    def tell(self, values: Sequence[float | None] | np.ndarray) -> None:
-        """Report the values of the candidates returned by the last :meth:`ask`.
+    def tell(self, results: Any) -> None:
+        """Report the results of the candidates returned by the last :meth:`ask`.
 
         Parameters
         ----------
-        values : sequence of float or None, length n
-            One value per candidate, in the order asked. ``NaN``, ``inf``, ``-inf`` or ``None``
-            marks a failed evaluation: it ranks worst and is counted in :attr:`failures`.
+        results : Evaluation or sequence, length n
+            One result per candidate, in the order asked (what the specialisation declares:
+            numbers for an :class:`Optimiser`, result objects for an :class:`Estimator`).
+            The batch as recorded (values, failures, the method's extras) is then
+            :attr:`last_told`.
 
         Raises
         ------
         ProtocolError
             If :meth:`ask` was not called since the last ``tell``.
         ValueError
-            If the number of values differs from the number of candidates asked.
+            If the number of results differs from the number of candidates asked.
         TypeError
-            If a value is not a real number or None (strings, booleans, arrays, ...).
+            If a result is not of the declared kind.
 
         Notes
         -----
-        A rejected call changes nothing: the optimiser can be told again, correctly.
+        A rejected call changes nothing: the method can be told again, correctly.
         """
         if self._pending is None:
             raise ProtocolError(
-                f"tell() called before ask(): {self.name} has no batch waiting for values"
+                f"tell() called before ask(): {self.name} has no batch waiting for results"
             )
-        losses, n_failed = self._check_values(values)
-        self._tell(losses)
+        accepted, n_failed = self._check_told(results)
+        losses = np.asarray(self._apply_told(accepted), dtype=np.float64)
         batch = self._pending
         self._pending = None
+        self._n_pending = 0
         self._iterations += 1
         self._evaluations += losses.size
         self._failures += n_failed
@@ -171,6 +312,9 @@ class Optimiser(abc.ABC):
             self._best_loss = float(losses[i])
             best = batch[i]
             self._best_candidate = best.copy() if isinstance(best, np.ndarray) else best
+        values = np.where(np.isfinite(losses), self._sign * losses, np.nan)
+        values.setflags(write=False)
+        self._last_told = Told(values, n_failed, _check_extras(self.name, self._batch_extras()))
 
     def stop(self) -> dict[str, Any] | None:
         """Whether the method's own stopping criteria are met.
@@ -184,7 +328,7 @@ class Optimiser(abc.ABC):
         return self._stop()
 
     def xbest(self) -> Any:
-        """The best candidate told so far (in the optimiser's direction).
+        """The candidate with the best recorded value so far.
 
         Returns
         -------
@@ -196,7 +340,7 @@ class Optimiser(abc.ABC):
         return self._best_candidate
 
     def fbest(self) -> float:
-        """The best value told so far, in the user's units and direction.
+        """The best recorded value so far, in the method's units and direction.
 
         Returns
         -------
@@ -205,16 +349,51 @@ class Optimiser(abc.ABC):
         """
         return self._sign * self._best_loss
 
+    def write_report(self, run_dir: str | Path,
+                     result: RunResult | None = None) -> Mapping[str, Path]:
+        """End-of-run hook (:class:`Reporter`): write the method's own figures and tables.
+
+        ``asktell run`` and ``asktell resume`` call it once, after the run stops. The default
+        writes nothing.
+
+        Parameters
+        ----------
+        run_dir : path-like
+            The run directory.
+        result : RunResult, optional
+            The run's outcome.
+
+        Returns
+        -------
+        dict
+            Name → path of each file written.
+        """
+        return {}
+
+    def settings(self) -> dict[str, Any]:
+        """The static settings that fix the shape of what this method asks, as plain data.
+
+        A run store keeps them; resuming with a method whose settings differ (another dimension,
+        population size or boundaries) is refused with the difference named.
+
+        Returns
+        -------
+        dict
+            Empty by default; numeric optimisers give ``n_parameters``, ``boundaries`` and
+            ``popsize``.
+        """
+        return {"method": self.name}
+
     # ------------------------------------------------------------------ read-only facts
 
     @property
-    def direction(self) -> str:
-        """``"minimise"`` or ``"maximise"``."""
+    def direction(self) -> Direction:
+        """:class:`Direction` of the recorded values."""
         return self._direction
 
     @property
     def seed(self) -> int:
-        """The seed the optimiser's generator was made from."""
+        """The seed the method's generator was made from."""
         return self._seed
 
     @property
@@ -224,12 +403,12 @@ class Optimiser(abc.ABC):
 
     @property
     def evaluations(self) -> int:
-        """Number of values told (failures included)."""
+        """Number of results told (failures included)."""
         return self._evaluations
 
     @property
     def failures(self) -> int:
-        """Number of failed evaluations told (NaN, inf or None)."""
+        """Number of failed evaluations told."""
         return self._failures
 
     @property
@@ -237,23 +416,33 @@ class Optimiser(abc.ABC):
         """Whether a batch has been asked and not yet told."""
         return self._pending is not None
 
+    @property
+    def last_told(self) -> Told | None:
+        """The last told batch as recorded (:class:`Told`), or None before the first tell."""
+        return self._last_told
+
+    @property
+    def pending(self) -> Any:
+        """The batch awaiting :meth:`tell` (read-only), or None."""
+        return self._pending
+
     # ------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this optimiser, as plain data.
+        """Everything needed to continue this method, as plain data.
 
         Returns
         -------
         dict
             JSON-able values and numpy arrays only (see :mod:`asktell.serialization`); the
-            random generator's state included. Restore with :meth:`load_state_dict` on an
-            optimiser constructed with the same arguments.
+            random generator's state included. Restore with :meth:`load_state_dict` on a
+            method constructed with the same arguments.
         """
         return {
             "format": STATE_FORMAT,
             "optimiser": self.name,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "direction": self._direction,
+            "direction": self._direction.value,
             "seed": self._seed,
             "rng": self._rng.bit_generator.state,
             "pending": self._pending,
@@ -271,12 +460,13 @@ class Optimiser(abc.ABC):
         Parameters
         ----------
         state : dict
-            A state from an optimiser of the same class constructed with the same arguments.
+            A state from a method of the same class constructed with the same arguments.
 
         Raises
         ------
         ValueError
-            If the state belongs to another class, format or direction.
+            If the state belongs to another class, format or direction, or holds impossible
+            values (negative counts, a NaN best value); the key is named.
         """
         if not isinstance(state, dict) or "method" not in state:
             raise ValueError("not an asktell optimiser state (expected the dict of state_dict())")
@@ -285,19 +475,26 @@ class Optimiser(abc.ABC):
             raise ValueError(f"state was saved from {state.get('class')!r}, not {cls!r}")
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"unsupported state format {state.get('format')!r}")
-        if state["direction"] != self._direction:
+        if state["direction"] != self._direction.value:
             raise ValueError(
                 f"state was saved with direction {state['direction']!r}, "
-                f"this optimiser has {self._direction!r}"
+                f"this optimiser has {self._direction.value!r}"
             )
+        for key in ("iterations", "evaluations", "failures"):
+            v = state.get(key)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"state key {key!r} must be a non-negative integer, got {v!r}")
+        best = state.get("best_loss")
+        if not isinstance(best, (int, float)) or np.isnan(best) or best == -np.inf:
+            raise ValueError(f"state key 'best_loss' must be a number or +inf, got {best!r}")
+        pending = state["pending"]
+        if isinstance(pending, list):
+            pending = tuple(pending)
         self._set_state(state["method"])
         rng = np.random.default_rng()
         rng.bit_generator.state = state["rng"]
         self._rng = rng
         self._seed = int(state["seed"])
-        pending = state["pending"]
-        if isinstance(pending, list):
-            pending = tuple(pending)
         if isinstance(pending, np.ndarray):
             pending.setflags(write=False)
         self._pending = pending
@@ -305,18 +502,24 @@ class Optimiser(abc.ABC):
         self._iterations = int(state["iterations"])
         self._evaluations = int(state["evaluations"])
         self._failures = int(state["failures"])
-        self._best_loss = float(state["best_loss"])
+        self._best_loss = float(best)
         self._best_candidate = state["best_candidate"]
 
-    # ------------------------------------------------------------------ for subclasses
+    # ------------------------------------------------------------------ for specialisations
+
+    @abc.abstractmethod
+    def _check_told(self, results: Any) -> tuple[Any, int]:
+        """Validate a told batch without changing anything: ``(accepted, n_failed)``."""
+
+    @abc.abstractmethod
+    def _apply_told(self, accepted: Any) -> np.ndarray:
+        """Update the method from an accepted batch; return its losses (``+inf``: failed)."""
+
+    # ------------------------------------------------------------------ for methods
 
     @abc.abstractmethod
     def _ask(self) -> Any:
-        """Return the next batch (see class notes)."""
-
-    @abc.abstractmethod
-    def _tell(self, losses: np.ndarray) -> None:
-        """Update from losses of the pending batch (see class notes)."""
+        """Return the next batch (see the class notes)."""
 
     @abc.abstractmethod
     def _get_state(self) -> dict[str, Any]:
@@ -327,24 +530,108 @@ class Optimiser(abc.ABC):
         """Restore the method's own state."""
 
     def _stop(self) -> dict[str, Any] | None:
+        """The method's own stopping criteria (None: go on)."""
         return None
+
+    def _batch_extras(self) -> Mapping[str, float]:
+        """Numbers about the batch just told to keep as history columns (default: none)."""
+        return {}
 
     def _default_xbest(self) -> Any:
         return None
 
     @property
     def _pending_batch(self) -> Any:
-        """The batch awaiting :meth:`tell` (for subclasses)."""
+        """The batch awaiting :meth:`tell` (for methods)."""
         return self._pending
 
-    def _check_values(self, values: Any) -> tuple[np.ndarray, int]:
+
+class Optimiser(AskTell):
+    """An ask/tell method told one number per candidate.
+
+    Numeric optimisers, SMILES generators and RBM-EDA stand on this class.
+
+    Parameters
+    ----------
+    seed : int or None
+        See :class:`AskTell`.
+    direction : Direction or str
+        ``"minimise"`` or ``"maximise"``: whether lower or higher told values are better.
+
+    Notes
+    -----
+    Subclasses implement:
+
+    ``_ask() -> batch``
+        The next batch (a numpy array of shape (n, ...) or a tuple of objects).
+    ``_tell(losses) -> None``
+        Update from ``losses``, a float64 array with one entry per candidate of the last batch,
+        lower is better, ``+inf`` for failed evaluations (never NaN). A subclass that sets
+        ``told_as = "values"`` receives the told values instead: the user's units and
+        direction, NaN for failures (a generator told rewards).
+    ``_get_state() -> dict`` / ``_set_state(state) -> None``
+        The method's own state as plain data (numbers, strings, lists, dicts, numpy arrays).
+    ``_stop() -> dict | None``, ``_batch_extras() -> dict`` (optional)
+        The method's own stopping criteria; numbers about the last batch to keep in the run's
+        history (a restart index, a KL divergence).
+
+    All randomness must come from ``self._rng``.
+    """
+
+    name = "optimiser"
+    #: What :meth:`_tell` receives: ``"losses"`` (lower is better, +inf for failures) or
+    #: ``"values"`` (as told, NaN for failures).
+    told_as: ClassVar[Literal["losses", "values"]] = "losses"
+
+    def tell(self, values: Sequence[float | None] | np.ndarray | Evaluation) -> None:
+        """Report the values of the candidates returned by the last :meth:`ask`.
+
+        Parameters
+        ----------
+        values : Evaluation or sequence of float or None, length n
+            One value per candidate, in the order asked. ``NaN``, ``inf``, ``-inf`` or ``None``
+            marks a failed evaluation: it ranks worst and is counted in :attr:`failures`.
+            The batch as recorded is then :attr:`last_told`.
+
+        Raises
+        ------
+        ProtocolError
+            If :meth:`ask` was not called since the last ``tell``.
+        ValueError
+            If the number of values differs from the number of candidates asked.
+        TypeError
+            If a value is not a real number or None (strings, booleans, arrays, ...).
+
+        Notes
+        -----
+        A rejected call changes nothing: the optimiser can be told again, correctly.
+        """
+        super().tell(values)
+
+    @abc.abstractmethod
+    def _tell(self, losses: np.ndarray) -> None:
+        """Update from losses of the pending batch (see the class notes)."""
+
+    def _apply_told(self, accepted: np.ndarray) -> np.ndarray:
+        if self.told_as == "values":
+            self._tell(np.where(np.isfinite(accepted), self._sign * accepted, np.nan))
+        else:
+            self._tell(accepted)
+        return accepted
+
+    def _check_told(self, values: Any) -> tuple[np.ndarray, int]:
         """Validate told values; return losses (lower is better, +inf for failures) and the
         number of failures."""
         n = self._n_pending
+        if isinstance(values, Evaluation):
+            if not values.is_scalar:
+                raise TypeError(f"tell() expects real numbers; the evaluation holds objects "
+                                f"(use an evaluator with output='scalar' for {self.name})")
+            values = values.values
         if isinstance(values, np.ndarray):
             if values.dtype.kind not in "fiu":
                 if values.dtype.kind == "O":
-                    return self._check_values(values.tolist())
+                    return self._check_told(values.tolist())
                 raise TypeError(
                     f"tell() expects real numbers (or None for a failure), got {_describe(values)}"
                 )
@@ -386,3 +673,96 @@ class Optimiser(abc.ABC):
         bad = ~ok
         arr[bad] = np.inf
         return arr, int(np.count_nonzero(bad))
+
+
+class Estimator(AskTell):
+    """An ask/tell method told a result object per candidate (a simulated data set).
+
+    ``ask()`` returns parameter vectors θ; ``tell(results)`` takes what the simulator returned
+    for each (None, or an :class:`~asktell.Evaluation` whose value is None, marks a failed
+    simulation). The estimator records one float per candidate, declared by the class
+    (:attr:`recorded`, in :attr:`recorded_direction`), for example the negative log posterior
+    density of the true θ under the network before that round's training.
+
+    Parameters
+    ----------
+    seed : int or None
+        See :class:`AskTell`.
+
+    Notes
+    -----
+    Subclasses implement ``_ask``, ``_get_state``, ``_set_state`` (as for :class:`Optimiser`) and:
+
+    ``_parse_result(index, result) -> parsed or None``
+        Check and convert one told result; None marks a failure. Raise ``TypeError`` or
+        ``ValueError`` for a result that is not of the declared kind: the call is then refused
+        and nothing changes.
+    ``_check_batch(parsed) -> None`` (optional)
+        Checks across the batch (and against what was told before); raise to refuse.
+    ``_tell(parsed) -> recorded``
+        Update from the parsed results (failures are None) and return the recorded value of
+        each candidate (NaN for failures), in :attr:`recorded_direction`.
+    """
+
+    name = "estimator"
+    recorded: ClassVar[str] = "value"
+    #: Whether lower or higher recorded values are better.
+    recorded_direction: ClassVar[Direction] = Direction.MINIMISE
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        super().__init__(seed=seed, direction=self.recorded_direction)
+
+    def tell(self, results: Sequence[Any] | Evaluation) -> None:
+        """Report the results (data sets) of the candidates returned by the last :meth:`ask`.
+
+        Parameters
+        ----------
+        results : Evaluation or sequence, length n
+            One result per candidate, in the order asked; None marks a failed simulation.
+            The recorded value per candidate (see :attr:`recorded`), the failures and extras
+            are then :attr:`last_told`.
+
+        Raises
+        ------
+        ProtocolError
+            If :meth:`ask` was not called since the last ``tell``.
+        ValueError, TypeError
+            If the number of results differs from the number asked, or a result is not of the
+            declared kind. A rejected call changes nothing.
+        """
+        super().tell(results)
+
+    def _check_told(self, results: Any) -> tuple[list[Any], int]:
+        n = self._n_pending
+        if isinstance(results, Evaluation):
+            results = results.values
+        if isinstance(results, np.ndarray) and results.ndim >= 1:
+            results = list(results)
+        if isinstance(results, (str, bytes, dict)) or not hasattr(results, "__len__"):
+            raise TypeError(f"tell() expects a sequence of {n} results (None for a failure), "
+                            f"got {_describe(results)}")
+        if len(results) != n:
+            raise ValueError(f"tell() expects {n} results (one per candidate asked), got "
+                             f"{len(results)}")
+        parsed = [None if r is None else self._parse_result(i, r) for i, r in enumerate(results)]
+        self._check_batch(parsed)
+        return parsed, sum(p is None for p in parsed)
+
+    def _apply_told(self, accepted: list[Any]) -> np.ndarray:
+        recorded = np.asarray(self._tell(accepted), dtype=np.float64)
+        if recorded.shape != (len(accepted),):
+            raise RuntimeError(f"{self.name}._tell returned {recorded.shape} recorded values "
+                               f"for {len(accepted)} results (a bug in the method)")
+        losses = self._sign * recorded
+        return np.where(np.isfinite(losses), losses, np.inf)
+
+    @abc.abstractmethod
+    def _parse_result(self, index: int, result: Any) -> Any:
+        """Check and convert one told result (None: failed)."""
+
+    def _check_batch(self, parsed: list[Any]) -> None:
+        """Checks across the parsed batch; raise ``ValueError`` to refuse it."""
+
+    @abc.abstractmethod
+    def _tell(self, parsed: list[Any]) -> np.ndarray:
+        """Update from the parsed results; return the recorded values (NaN: failed)."""

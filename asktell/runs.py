@@ -16,12 +16,15 @@ from ._version import __version__
 from .config import (
     ConfigError,
     apply_overrides,
+    build_evaluator,
     build_optimiser,
+    build_problem,
     build_scorer,
     load_config,
     validate_config,
 )
 from .controller import Controller, RunResult
+from .protocol import Closeable, Reporter
 from .store import RunStore
 
 __all__ = ["export_history", "resume", "run", "summary"]
@@ -35,7 +38,7 @@ def _plugin_versions() -> dict[str, str | None]:
     return {p.name: p.version for p in registry().plugins}
 
 
-def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
+def _finish(ctl: Controller, run_dir: Path, plot: bool, problem: Any) -> RunResult:
     try:
         result = ctl.run()
         export_history(run_dir, run_dir / "history.csv")
@@ -46,16 +49,26 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool) -> RunResult:
                 plot_convergence(run_dir, run_dir / "convergence.png")
             except ImportError as e:
                 log.warning("no convergence plot: %s", e)
-            report = getattr(ctl.optimiser, "write_report", None)
-            if report is not None:  # the method's own figures (a cINN's SBC and recovery plots)
-                report(run_dir)
+            # End-of-run reports through the declared hook: the method's own figures (a cINN's
+            # calibration) and the problem's (the logistic fit), when it has one.
+            for reporter in (ctl.optimiser, problem):
+                if isinstance(reporter, Reporter):
+                    reporter.write_report(run_dir, result)
     finally:
-        close = getattr(ctl.evaluate, "close", None)
-        if close is not None:
-            close()
+        if isinstance(ctl.evaluate, Closeable):
+            ctl.evaluate.close()
         # The writer closes last, so SQLite folds the write-ahead log back into run.sqlite.
         ctl.store.close()  # type: ignore[union-attr]
     return result
+
+
+def _build(cfg: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The method, what scores its batches, and the problem (None for a reward)."""
+    optimiser = build_optimiser(cfg)
+    if "reward" in cfg:
+        return optimiser, build_scorer(cfg), None
+    problem = build_problem(cfg)
+    return optimiser, build_evaluator(cfg, problem), problem
 
 
 def run(
@@ -94,20 +107,19 @@ def run(
     if out is None:
         out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
-    optimiser = build_optimiser(cfg)
-    evaluator = build_scorer(cfg)
+    optimiser, evaluator, problem = _build(cfg)
     store = RunStore.create(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
          "plugins": _plugin_versions(), "optimiser": optimiser.name, "status": "created",
-         "direction": optimiser.direction},
+         "direction": optimiser.direction.value, "settings": optimiser.settings()},
     )
     ctl = Controller(
         optimiser, evaluator, stop=cfg.get("stop", {}), store=store,
         progress=run_cfg.get("progress") if progress is None else progress,
-        log_every=run_cfg.get("log_every", 0),
+        log_every=run_cfg.get("log_every", 0), **_checkpointing(run_cfg),
     )
-    return _finish(ctl, run_dir, run_cfg.get("plot", True))
+    return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
 
 
 def resume(
@@ -147,18 +159,26 @@ def resume(
                               "only stop.* settings can change when resuming")
     cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
     store.close()
-    optimiser = build_optimiser(cfg)
-    evaluator = build_scorer(cfg)
+    optimiser, evaluator, problem = _build(cfg)
     run_cfg = cfg.get("run", {})
-    ctl = Controller.resume(
-        run_dir, optimiser, evaluator, stop=cfg.get("stop", {}),
-        progress=run_cfg.get("progress") if progress is None else progress,
-        log_every=run_cfg.get("log_every", 0),
-    )
+    try:
+        ctl = Controller.resume(
+            run_dir, optimiser, evaluator, stop=cfg.get("stop", {}),
+            progress=run_cfg.get("progress") if progress is None else progress,
+            log_every=run_cfg.get("log_every", 0), **_checkpointing(run_cfg),
+        )
+    except BaseException:
+        if isinstance(evaluator, Closeable):
+            evaluator.close()
+        raise
     if overrides:
         ctl.store.set_meta(config=cfg)  # type: ignore[union-attr]
     log.info("resuming %s at iteration %d", run_dir, optimiser.iterations)
-    return _finish(ctl, run_dir, run_cfg.get("plot", True))
+    return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
+
+
+def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
+    return {k: run_cfg[k] for k in ("checkpoint_every", "checkpoint_seconds") if k in run_cfg}
 
 
 def _jsonable(x: Any) -> Any:
@@ -185,22 +205,26 @@ def summary(run_dir: str | Path) -> dict[str, Any]:
     """
     with RunStore.open(run_dir, readonly=True) as store:
         meta = store.meta()
-        latest = store.latest_state()
-        if latest is None:
-            it, state = 0, {}
-        else:
-            it, state, _ = latest
-        sign = 1.0 if meta.get("direction", "minimise") == "minimise" else -1.0
-        best_loss = state.get("best_loss", np.inf)
+        totals = store.totals()
+        last = store.last_batch()
+        xbest: Any = None
+        latest = store.latest_checkpoint()
+        if latest is not None and latest[0] == totals["iterations"]:
+            xbest = latest[1].get("best_candidate")
+        elif last is not None and np.isfinite(last.best):
+            for b in store.batches():  # the first batch that reached the final best
+                if b.batch_best == last.best:
+                    vals = np.where(np.isfinite(b.values), b.values, np.nan)
+                    xbest = b.candidates[int(np.nanargmin(vals) if meta.get(
+                        "direction", "minimise") == "minimise" else np.nanargmax(vals))]
+                    break
         return {
             "run_dir": str(Path(run_dir)),
             "optimiser": meta.get("optimiser"),
             "status": meta.get("status"),
-            "iterations": it,
-            "evaluations": state.get("evaluations", 0),
-            "failures": state.get("failures", 0),
-            "xbest": _jsonable(state.get("best_candidate")),
-            "fbest": _jsonable(float(sign * best_loss)),
+            **totals,
+            "xbest": _jsonable(xbest),
+            "fbest": _jsonable(float("nan") if last is None else last.best),
             "stop_reason": meta.get("stop_reason"),
             "elapsed": meta.get("elapsed"),
             "asktell_version": meta.get("asktell_version"),
@@ -224,9 +248,10 @@ def export_history(run_dir: str | Path, path: str | Path) -> Path:
 
     Notes
     -----
-    One row per evaluation: ``iteration``, ``restart``, ``index``, the candidate (``x0``,
-    ``x1``, ... for numeric candidates, else ``candidate``), ``value`` (empty/None when failed)
-    and ``error``.
+    One row per evaluation: ``iteration``, ``index``, the candidate (``x0``, ``x1``, ... for
+    numeric candidates, else ``candidate``), ``value`` (the recorded value, empty/None when
+    failed), ``error``, then the method's per-batch extras (``restart``, ``kl``, ...) and the
+    evaluation's extra columns.
     """
     path = Path(path)
     with RunStore.open(run_dir, readonly=True) as store:
@@ -234,7 +259,7 @@ def export_history(run_dir: str | Path, path: str | Path) -> Path:
         for b in store.batches():
             errs = {e["index"]: e["error"] for e in b.errors}
             for i, v in enumerate(b.values):
-                row: dict[str, Any] = {"iteration": b.iteration, "restart": b.restart, "index": i}
+                row: dict[str, Any] = {"iteration": b.iteration, "index": i}
                 c = b.candidates[i]
                 if isinstance(c, np.ndarray) and c.ndim == 1:
                     row.update({f"x{j}": float(cj) for j, cj in enumerate(c)})
@@ -242,6 +267,8 @@ def export_history(run_dir: str | Path, path: str | Path) -> Path:
                     row["candidate"] = _jsonable(c)
                 row["value"] = float(v) if np.isfinite(v) else None
                 row["error"] = errs.get(i, "")
+                row.update(b.extras)
+                row.update({k: _jsonable(float(c[i])) for k, c in b.columns.items()})
                 rows.append(row)
     if path.suffix == ".json":
         path.write_text(json.dumps(rows, indent=1))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dumps", "loads", "plain_equal", "to_plain"]
+__all__ = ["dumps", "loads", "pack", "plain_equal", "to_plain", "unpack"]
 
 _ARRAY_KEY = "__ndarray__"
 _TUPLE_KEY = "__tuple__"
@@ -230,3 +230,56 @@ def plain_equal(a: Any, b: Any) -> bool:
         True when both have the same structure, types of containers, dtypes, shapes and bytes.
     """
     return json.dumps(to_plain(a), sort_keys=True) == json.dumps(to_plain(b), sort_keys=True)
+
+
+_PACK_MAGIC = b"\x93ATA"
+
+
+def pack(obj: Any) -> str | bytes:
+    """:func:`dumps`, except that a numeric numpy array becomes compact bytes.
+
+    A run store writes every batch's candidates and values; for the common case (a float
+    array) raw bytes behind a short header cost a fraction of JSON with base64.
+
+    Parameters
+    ----------
+    obj
+        Plain data.
+
+    Returns
+    -------
+    str or bytes
+        Bytes (``b"\\x93ATA"``, dtype, shape, raw data) for a native numeric array, else the
+        JSON text of :func:`dumps`.
+
+    Examples
+    --------
+    >>> unpack(pack(np.arange(3.0))).tolist(), unpack(pack(["CCO", "C"]))
+    ([0.0, 1.0, 2.0], ['CCO', 'C'])
+    """
+    if type(obj) is np.ndarray and obj.dtype.kind in "biufc" and obj.dtype.isnative:
+        head = f"{obj.dtype.str}|{','.join(map(str, obj.shape))}|".encode("ascii")
+        return _PACK_MAGIC + head + np.ascontiguousarray(obj).tobytes()
+    return dumps(obj)
+
+
+def unpack(data: str | bytes) -> Any:
+    """Read what :func:`pack` wrote (or :func:`dumps` text); never runs code.
+
+    Parameters
+    ----------
+    data : str or bytes
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(data, (bytes, memoryview)) and bytes(data[:4]) == _PACK_MAGIC:
+        raw = bytes(data)
+        dt, shape, body = raw[4:].split(b"|", 2)
+        dtype = np.dtype(dt.decode("ascii"))
+        if dtype.kind not in _ALLOWED_KINDS:
+            raise TypeError(f"refusing to decode an array of dtype {dtype}")
+        dims = tuple(int(v) for v in shape.decode("ascii").split(",") if v)
+        return np.frombuffer(body, dtype=dtype).reshape(dims).copy()
+    return loads(data)

@@ -1,13 +1,20 @@
 """The run store: an SQLite file holding a run's history and checkpoints.
 
-Each told batch (candidates, values, failures, timings) is written in one transaction together
-with the optimiser's and the controller's state, before the next ask. A run killed at any instant
-(SIGKILL included) therefore resumes from its last told batch: no evaluation lost, none repeated.
-The file uses WAL journaling with ``synchronous=NORMAL``: a committed transaction survives the
-process being killed; only a power loss may drop the last few.
+Each told batch (candidates, recorded values, the told results where they differ, failures,
+extras, timings and the controller's small state) is appended as one row in its own
+transaction, before the next ask. The method's full state is written only as a *checkpoint*,
+every ``checkpoint_every`` batches or ``checkpoint_seconds`` seconds and when a run stops, so the
+cost of a commit does not grow with the run. A run killed at any instant (SIGKILL included)
+resumes from its last checkpoint by *replaying* the batches appended after it: the method asks
+again (the candidates are checked against the stored ones) and is told the stored results, which
+restores exactly the state of the uninterrupted run without evaluating anything again.
 
-Everything is stored as plain data (JSON text with base64 arrays, see
-:mod:`asktell.serialization`): opening a run directory never runs code.
+The file uses WAL journaling with ``synchronous=NORMAL``: a committed transaction survives the
+process being killed; only a power loss may drop the last few. Everything is stored as plain data
+(JSON text with base64 arrays, see :mod:`asktell.serialization`): opening a run directory never
+runs code. Older schemas are migrated when a store is opened for writing, and read through an
+in-memory migrated copy when it is opened read-only (the design of Optuna's
+``_VersionManager``: old studies open in new versions).
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,49 +31,71 @@ import numpy as np
 
 from . import serialization
 
-__all__ = ["STORE_FILE", "Batch", "RunStore"]
+__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError"]
 
 STORE_FILE = "run.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     iteration   INTEGER PRIMARY KEY,
-    restart     INTEGER NOT NULL DEFAULT 0,
     n           INTEGER NOT NULL,
     n_failed    INTEGER NOT NULL,
     candidates  TEXT NOT NULL,
     vals        TEXT NOT NULL,
+    results     TEXT,
     errors      TEXT NOT NULL,
+    extras      TEXT NOT NULL,
+    columns     TEXT,
     batch_best  REAL,
     best        REAL,
     t_ask       REAL NOT NULL,
     t_eval      REAL NOT NULL,
     t_tell      REAL NOT NULL,
     elapsed     REAL NOT NULL,
-    wall_time   REAL NOT NULL
+    wall_time   REAL NOT NULL,
+    controller  TEXT
 );
-CREATE TABLE IF NOT EXISTS state (
+CREATE TABLE IF NOT EXISTS checkpoint (
     id          INTEGER PRIMARY KEY CHECK (id = 0),
     iteration   INTEGER NOT NULL,
     optimiser   TEXT NOT NULL,
     controller  TEXT NOT NULL
 );
--- One INSERT into this view appends a batch and replaces the state: a single statement is a
--- single transaction, with one round trip from Python instead of four.
-CREATE VIEW IF NOT EXISTS told AS
-    SELECT b.*, s.optimiser, s.controller FROM batches AS b, state AS s;
-CREATE TRIGGER IF NOT EXISTS told_insert INSTEAD OF INSERT ON told BEGIN
-    INSERT INTO batches VALUES (NEW.iteration, NEW.restart, NEW.n, NEW.n_failed,
-        NEW.candidates, NEW.vals, NEW.errors, NEW.batch_best, NEW.best, NEW.t_ask,
-        NEW.t_eval, NEW.t_tell, NEW.elapsed, NEW.wall_time);
-    INSERT OR REPLACE INTO state VALUES (0, NEW.iteration, NEW.optimiser, NEW.controller);
-END;
 """
 
+_APPEND = "INSERT INTO batches VALUES (" + ",".join("?" * 17) + ")"
+_CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
 
-_APPEND = "INSERT INTO told VALUES (" + ",".join("?" * 16) + ")"
+
+class StoreError(ValueError):
+    """A run store that cannot be read: not a run, a damaged file, or an unknown schema."""
+
+
+def _statements(script: str) -> list[str]:
+    return [st.strip() for st in script.split(";") if st.strip()]
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    """Schema 1 (every batch carried the full state; a ``restart`` column) to schema 2."""
+    # One statement at a time: executescript() would commit the migration's transaction.
+    for stmt in ("ALTER TABLE batches RENAME TO batches_v1", "DROP TRIGGER IF EXISTS told_insert",
+                 "DROP VIEW IF EXISTS told", *_statements(_SCHEMA)):
+        con.execute(stmt)
+    con.execute("""
+        INSERT INTO batches SELECT iteration, n, n_failed, candidates, vals, NULL, errors,
+            CASE WHEN restart != 0 THEN json_object('restart', restart) ELSE '{}' END, NULL,
+            batch_best, best, t_ask, t_eval, t_tell, elapsed, wall_time, NULL
+        FROM batches_v1 ORDER BY iteration
+    """)
+    con.execute("INSERT INTO checkpoint SELECT 0, iteration, optimiser, controller FROM state")
+    con.execute("DROP TABLE batches_v1")
+    con.execute("DROP TABLE state")
+
+
+#: ``version -> migration to version + 1``; each runs inside one transaction.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
 
 
 @dataclass(frozen=True)
@@ -77,14 +106,18 @@ class Batch:
     ----------
     iteration : int
         1-based batch number.
-    restart : int
-        Restart index of the optimiser that asked it (0 without restarts).
     candidates : ndarray or tuple
         What was asked.
     values : ndarray
-        What was told (NaN for failures), in the user's units.
+        The recorded values (NaN for failures), in the method's units and direction.
+    results : object or None
+        What the method was told, where that is not ``values`` (an estimator's data sets).
     errors : list of dict
-        ``{"index", "error"}`` for each failed item with an exception.
+        ``{"index", "type", "message", "error"}`` for each failed item that raised.
+    extras : dict
+        The method's per-batch numbers (restart index, KL, training loss).
+    columns : dict
+        The evaluation's per-candidate extra columns (name → array of n floats).
     batch_best, best : float
         Best value in this batch, and best so far (NaN when none).
     t_ask, t_eval, t_tell : float
@@ -93,13 +126,17 @@ class Batch:
         Seconds since the run started (across resumes).
     wall_time : float
         Unix time of the commit.
+    controller : dict or None
+        The controller's state after this batch (stopping-rule counters, elapsed).
     """
 
     iteration: int
-    restart: int
     candidates: Any
     values: np.ndarray
+    results: Any
     errors: list[dict[str, Any]]
+    extras: dict[str, float]
+    columns: dict[str, np.ndarray]
     batch_best: float
     best: float
     t_ask: float
@@ -107,10 +144,43 @@ class Batch:
     t_tell: float
     elapsed: float
     wall_time: float
+    controller: dict[str, Any] | None = field(default=None)
+
+    @property
+    def restart(self) -> int:
+        """Restart index of the method that asked this batch (0 without restarts)."""
+        return int(self.extras.get("restart", 0))
 
 
 def _f(x: float | None) -> float:
     return float("nan") if x is None else float(x)
+
+
+def _load(data: str | bytes | None) -> Any:
+    return None if data is None else serialization.unpack(data)
+
+
+def _errors(text: str) -> list[dict[str, Any]]:
+    errs = json.loads(text)
+    for e in errs:  # schema 1 kept "error" only
+        if "type" not in e:
+            t, _, m = str(e.get("error", "")).partition(": ")
+            e.setdefault("type", t)
+            e.setdefault("message", m)
+    return errs
+
+
+_BATCH_COLUMNS = ("iteration, n, n_failed, candidates, vals, results, errors, extras, columns, "
+                  "batch_best, best, t_ask, t_eval, t_tell, elapsed, wall_time, controller")
+
+
+def _batch(r: tuple[Any, ...]) -> Batch:
+    return Batch(
+        iteration=r[0], candidates=serialization.unpack(r[3]), values=serialization.unpack(r[4]),
+        results=_load(r[5]), errors=_errors(r[6]), extras=json.loads(r[7]),
+        columns=_load(r[8]) or {}, batch_best=_f(r[9]), best=_f(r[10]), t_ask=r[11],
+        t_eval=r[12], t_tell=r[13], elapsed=r[14], wall_time=r[15], controller=_load(r[16]),
+    )
 
 
 class RunStore:
@@ -123,7 +193,15 @@ class RunStore:
     path : path-like
         The run directory.
     readonly : bool
-        Open without write access (``asktell show``).
+        Open without write access (``asktell show``, a dashboard). A store of an older schema is
+        then read through a migrated copy in memory; the file is not changed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory holds no store.
+    StoreError
+        If the file is damaged or of a newer schema than this asktell knows.
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -133,25 +211,70 @@ class RunStore:
             raise FileNotFoundError(
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
+        self.readonly = readonly
+        self._queue: list[tuple[Any, ...]] = []
+        try:
+            self._con = self._connect(db, readonly)
+            version = self._schema_version()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{db}: not a readable run store ({e})") from None
+        if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
+            self._con.close()
+            raise StoreError(f"{db}: unsupported run store schema {version!r} (this asktell "
+                             f"reads schemas 1 to {SCHEMA_VERSION}; upgrade asktell)")
+        if version < SCHEMA_VERSION:
+            if readonly:
+                self._con = self._migrated_copy(self._con, version)
+            else:
+                self._migrate(self._con, version)
+
+    @staticmethod
+    def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
         if readonly:
             # query_only on a normal connection: as the last one to close, it still folds the
             # write-ahead log back (a mode=ro connection would leave -wal/-shm files behind).
             try:
-                self._con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True,
-                                            isolation_level=None)
-                self._con.execute("PRAGMA query_only=1")
+                con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True,
+                                      isolation_level=None, check_same_thread=False)
+                con.execute("PRAGMA query_only=1")
             except sqlite3.OperationalError:  # a read-only file or directory
-                self._con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-        else:
-            self._con = sqlite3.connect(db, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
-            self._con.execute("PRAGMA synchronous=NORMAL")
-            # Fewer, larger checkpoints (each one syncs the file); the WAL is merged on close.
-            self._con.execute("PRAGMA wal_autocheckpoint=4000")
-        self.readonly = readonly
-        version = self.get_meta("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"{db}: unsupported run store schema {version!r}")
+                con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True,
+                                      isolation_level=None, check_same_thread=False)
+            return con
+        con = sqlite3.connect(db, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        # Fewer, larger checkpoints (each one syncs the file); the WAL is merged on close.
+        con.execute("PRAGMA wal_autocheckpoint=4000")
+        return con
+
+    def _schema_version(self) -> Any:
+        row = self._con.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    @staticmethod
+    def _migrate(con: sqlite3.Connection, version: int) -> None:
+        while version < SCHEMA_VERSION:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                MIGRATIONS[version](con)
+                version += 1
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                            (json.dumps(version),))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    @classmethod
+    def _migrated_copy(cls, con: sqlite3.Connection, version: int) -> sqlite3.Connection:
+        mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        con.backup(mem)
+        con.close()
+        cls._migrate(mem, version)
+        mem.execute("PRAGMA query_only=1")
+        return mem
 
     @classmethod
     def create(cls, path: str | Path, meta: dict[str, Any], *, exist_ok: bool = False) -> RunStore:
@@ -219,39 +342,108 @@ class RunStore:
         t_eval: float,
         t_tell: float,
         elapsed: float,
-        optimiser_state: dict[str, Any],
-        controller_state: dict[str, Any],
-        restart: int = 0,
+        controller_state: dict[str, Any] | None,
+        results: Any = None,
+        extras: Mapping[str, float] | None = None,
+        columns: Mapping[str, np.ndarray] | None = None,
+        optimiser_state: dict[str, Any] | None = None,
+        checkpoint_controller: dict[str, Any] | None = None,
+        defer: bool = False,
     ) -> None:
-        """Commit one told batch and the states after it, in one transaction.
+        """Commit one told batch, and a checkpoint when ``optimiser_state`` is given.
 
         Parameters
         ----------
         iteration : int
             Batch number (1-based, consecutive).
         candidates, values, errors
-            The batch as asked, the values told and the failures with exceptions.
+            The batch as asked, the recorded values and the failures with exceptions.
         batch_best, best : float
             Best value in the batch and so far.
         t_ask, t_eval, t_tell, elapsed : float
             Timings in seconds.
-        optimiser_state, controller_state : dict
-            Plain data to resume from.
-        restart : int
-            Restart index.
+        controller_state : dict or None
+            The controller's plain-data state after this batch, if it cannot be rebuilt from
+            the batches (the controller rebuilds its own on replay and passes None).
+        results : plain data, optional
+            What the method was told, where it is not ``values`` (data sets), for replay.
+        extras : mapping, optional
+            The method's per-batch numbers (history columns).
+        columns : mapping, optional
+            The evaluation's per-candidate extra columns.
+        optimiser_state : dict, optional
+            The method's full state after this batch: written as the checkpoint, in the same
+            transaction.
+        checkpoint_controller : dict, optional
+            The controller's state stored with that checkpoint (default ``controller_state``).
+        defer : bool
+            Queue the batch and commit it with the next call that does not defer (or
+            :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
+            A batch with a checkpoint is never deferred.
         """
         values = np.asarray(values, dtype=np.float64)
         n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
         row = (
-            iteration, restart, values.size, n_failed,
-            serialization.dumps(candidates), serialization.dumps(values),
+            iteration, values.size, n_failed,
+            serialization.pack(candidates), serialization.pack(values),
+            None if results is None else serialization.dumps(results),
             json.dumps(errors) if errors else "[]",
+            json.dumps(dict(extras)) if extras else "{}",
+            serialization.dumps(dict(columns)) if columns else None,
             _nan_to_none(batch_best), _nan_to_none(best),
             t_ask, t_eval, t_tell, elapsed, time.time(),
-            serialization.dumps(optimiser_state), serialization.dumps(controller_state),
+            None if controller_state is None else serialization.dumps(controller_state),
         )
-        # One statement: atomic on its own (see the ``told`` view's trigger).
-        self._con.execute(_APPEND, row)
+        self._queue.append(row)
+        if optimiser_state is not None:
+            self.flush((iteration, serialization.dumps(optimiser_state),
+                        serialization.dumps(checkpoint_controller or controller_state)))
+        elif not defer:
+            self.flush()
+
+    def flush(self, checkpoint: tuple[int, str, str] | None = None) -> None:
+        """Commit the queued batches (and a serialised checkpoint) in one transaction.
+
+        Parameters
+        ----------
+        checkpoint : (iteration, optimiser JSON, controller JSON), optional
+            Written in the same transaction.
+        """
+        rows, con = self._queue, self._con
+        if not rows and checkpoint is None:
+            return
+        if len(rows) == 1 and checkpoint is None:
+            con.execute(_APPEND, rows[0])  # one statement: atomic on its own
+        else:
+            con.execute("BEGIN")
+            try:
+                con.executemany(_APPEND, rows)
+                if checkpoint is not None:
+                    con.execute(_CHECKPOINT, checkpoint)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        self._queue = []
+
+    def checkpoint(self, iteration: int, optimiser_state: dict[str, Any],
+                   controller_state: dict[str, Any]) -> None:
+        """Write the full state after batch ``iteration`` (replacing the previous checkpoint).
+
+        Parameters
+        ----------
+        iteration : int
+            The last batch the state includes (0 before any).
+        optimiser_state, controller_state : dict
+            Plain data.
+        """
+        self.flush((iteration, serialization.dumps(optimiser_state),
+                    serialization.dumps(controller_state)))
+
+    @property
+    def queued(self) -> int:
+        """Batches appended with ``defer=True`` and not yet committed."""
+        return len(self._queue)
 
     def set_meta(self, **items: Any) -> None:
         """Set plain-data meta entries (status, stop reason, ...)."""
@@ -271,50 +463,98 @@ class RunStore:
         """All meta entries."""
         return {k: serialization.loads(v) for k, v in self._con.execute("SELECT * FROM meta")}
 
-    def latest_state(self) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
-        """``(iteration, optimiser_state, controller_state)`` of the last commit, or None."""
-        row = self._con.execute("SELECT iteration, optimiser, controller FROM state").fetchone()
+    def latest_checkpoint(self) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+        """``(iteration, optimiser_state, controller_state)`` of the last checkpoint, or None.
+
+        Batches after ``iteration`` are replayed on resume (see :meth:`batches`).
+        """
+        row = self._con.execute(
+            "SELECT iteration, optimiser, controller FROM checkpoint").fetchone()
         if row is None:
             return None
         return row[0], serialization.loads(row[1]), serialization.loads(row[2])
+
+    def last_iteration(self) -> int:
+        """The number of the last stored batch (0 when none)."""
+        row = self._con.execute("SELECT MAX(iteration) FROM batches").fetchone()
+        return int(row[0] or 0)
+
+    def last_batch(self) -> Batch | None:
+        """The last stored batch, or None."""
+        row = self._con.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY iteration DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else _batch(row)
 
     def last_candidates(self) -> Any:
         """Candidates of the last stored batch, or None."""
         row = self._con.execute(
             "SELECT candidates FROM batches ORDER BY iteration DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else serialization.loads(row[0])
+        return None if row is None else serialization.unpack(row[0])
+
+    def totals(self) -> dict[str, int]:
+        """``iterations``, ``evaluations`` and ``failures`` over the stored batches."""
+        it, n, nf = self._con.execute(
+            "SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(n_failed), 0) FROM batches"
+        ).fetchone()
+        return {"iterations": int(it), "evaluations": int(n), "failures": int(nf)}
 
     def __len__(self) -> int:
         return self._con.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
 
-    def batches(self) -> Iterator[Batch]:
-        """Every stored batch, in order."""
-        cur = self._con.execute("SELECT * FROM batches ORDER BY iteration")
+    def batches(self, after: int = 0) -> Iterator[Batch]:
+        """The stored batches with ``iteration > after``, in order.
+
+        Parameters
+        ----------
+        after : int
+            Skip the batches up to this one (0: every batch).
+
+        Yields
+        ------
+        Batch
+        """
+        cur = self._con.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM batches WHERE iteration > ? ORDER BY iteration",
+            (after,))
         for r in cur:
-            yield Batch(
-                iteration=r[0], restart=r[1],
-                candidates=serialization.loads(r[4]), values=serialization.loads(r[5]),
-                errors=json.loads(r[6]), batch_best=_f(r[7]), best=_f(r[8]),
-                t_ask=r[9], t_eval=r[10], t_tell=r[11], elapsed=r[12], wall_time=r[13],
-            )
+            yield _batch(r)
 
     def trace(self) -> dict[str, np.ndarray]:
-        """Per-batch summary columns as arrays (for plots), without decoding candidates."""
+        """Every numeric per-batch column as an array (for plots), without decoding candidates.
+
+        Returns
+        -------
+        dict
+            ``iteration``, ``n``, ``n_failed``, ``batch_best``, ``best``, ``elapsed``,
+            ``t_ask``, ``t_eval``, ``t_tell``, and one column per extra the method recorded
+            (``restart``, ``kl``, ``loss``, ...; NaN in batches that lack it).
+        """
         rows = self._con.execute(
-            "SELECT iteration, n, n_failed, batch_best, best, elapsed FROM batches "
-            "ORDER BY iteration"
+            "SELECT iteration, n, n_failed, batch_best, best, elapsed, t_ask, t_eval, t_tell, "
+            "extras FROM batches ORDER BY iteration"
         ).fetchall()
-        cols = list(zip(*rows)) if rows else [()] * 6
-        names = ["iteration", "n", "n_failed", "batch_best", "best", "elapsed"]
-        return {
+        names = ["iteration", "n", "n_failed", "batch_best", "best", "elapsed", "t_ask",
+                 "t_eval", "t_tell"]
+        cols = list(zip(*rows)) if rows else [()] * (len(names) + 1)
+        out = {
             k: np.array([np.nan if v is None else v for v in c], dtype=float)
             for k, c in zip(names, cols)
         }
+        extras = [json.loads(e) for e in cols[-1]]
+        keys: list[str] = []
+        for e in extras:
+            keys += [k for k in e if k not in keys and k not in out]
+        for k in keys:
+            out[k] = np.array([_number(e.get(k)) for e in extras], dtype=float)
+        return out
 
     def close(self) -> None:
-        """Close the connection (merging the write-ahead log into the file)."""
+        """Commit what is queued and close the connection (merging the write-ahead log into
+        the file)."""
         if not self.readonly:
+            self.flush()
             try:
                 self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:  # another connection holds it; SQLite merges it later
@@ -326,6 +566,13 @@ class RunStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _nan_to_none(x: float) -> float | None:

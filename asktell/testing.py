@@ -1,13 +1,21 @@
-"""Conformance checks for optimiser plugins.
+"""Conformance checks for method plugins, one per specialisation of the protocol.
 
-A plugin author calls :func:`check_optimiser` in their own test suite::
+A plugin author calls :func:`check_optimiser` (a method told numbers) or
+:func:`check_estimator` (a method told result objects, such as simulated data sets) in their own
+test suite::
 
-    from asktell.testing import check_optimiser
+    from asktell.testing import check_estimator, check_optimiser
 
     def test_my_optimiser_conforms():
         check_optimiser(lambda **kw: MyOptimiser(x0=[1.0, 2.0], **kw))
 
-Each check raises ``AssertionError`` with a message saying what the protocol expects.
+    def test_my_estimator_conforms():
+        check_estimator(lambda **kw: MyEstimator(**kw), simulate=my_simulator)
+
+Both run the checks every method shares (call order, misuse refused with nothing changed,
+read-only asks, failures counted, reproducible asks, plain-data state that resumes exactly, also
+between ask and tell, pickling, ``stop()``); each adds its own. Each check raises
+``AssertionError`` with a message saying what the protocol expects.
 """
 
 from __future__ import annotations
@@ -21,11 +29,13 @@ from typing import Any
 import numpy as np
 
 from . import serialization
-from .protocol import Optimiser, ProtocolError
+from .protocol import AskTell, Estimator, Optimiser, ProtocolError
 
-__all__ = ["check_optimiser", "default_objective"]
+__all__ = ["check_estimator", "check_optimiser", "default_objective"]
 
-Factory = Callable[..., Optimiser]
+Factory = Callable[..., AskTell]
+#: Results for a whole batch: ``results(method, batch) -> list``.
+Results = Callable[[AskTell, Any], list[Any]]
 
 
 def default_objective(candidate: Any) -> float:
@@ -38,7 +48,7 @@ def default_objective(candidate: Any) -> float:
     return float(abs(hash(repr(candidate))) % 1000)
 
 
-def _values(opt: Optimiser, batch: Any, objective: Callable[[Any], float]) -> np.ndarray:
+def _values(opt: AskTell, batch: Any, objective: Callable[[Any], float]) -> np.ndarray:
     return np.array([objective(c) for c in batch], dtype=float)
 
 
@@ -46,7 +56,7 @@ def _same(a: Any, b: Any) -> bool:
     return serialization.plain_equal(a, b)
 
 
-def _state(opt: Optimiser) -> str:
+def _state(opt: AskTell) -> str:
     return serialization.dumps(opt.state_dict())
 
 
@@ -77,45 +87,17 @@ def _expect_raises(exc: type[BaseException] | tuple, fn: Callable[[], Any], what
     raise AssertionError(f"{what}: expected {exc} to be raised, nothing was")
 
 
-def check_optimiser(
+def _check_protocol(
     factory: Factory,
+    results: Results,
+    bad_results: Callable[[int, list[Any]], list[Any]],
+    failure_values: tuple[Any, ...],
     *,
-    objective: Callable[[Any], float] = default_objective,
-    n_steps: int = 5,
-    seed: int = 12345,
+    n_steps: int,
+    seed: int,
 ) -> None:
-    """Check that an optimiser follows the ask/tell protocol.
-
-    Parameters
-    ----------
-    factory : callable
-        ``factory(seed=..., direction=...) -> Optimiser``; called several times, it must build
-        optimisers that differ only by these keywords.
-    objective : callable
-        Scores one candidate (default :func:`default_objective`).
-    n_steps : int
-        Batches to run in the reproducibility and resume checks.
-    seed : int
-        Seed used by the checks.
-
-    Raises
-    ------
-    AssertionError
-        Naming the first check that failed.
-
-    Notes
-    -----
-    The checks: ``tell`` before ``ask``, ``ask`` twice, wrong length and wrong type are refused
-    with ``ProtocolError``/``ValueError``/``TypeError`` and change nothing; asked arrays are
-    read-only; NaN/inf/None count as failures, rank worst and leave no NaN in the state; a batch
-    of failures only is survived; the same seed gives the same asks; ``state_dict`` is plain data
-    that round-trips through :func:`asktell.serialization.dumps`, and loading it into a fresh
-    optimiser (or unpickling) gives the asks of the uninterrupted optimiser; ``direction``
-    is honoured by ``xbest``/``fbest``; ``stop()`` returns None or a dict.
-    """
+    """The checks every method shares (see :func:`check_optimiser`'s notes)."""
     opt = factory(seed=seed)
-    if not isinstance(opt, Optimiser):
-        raise AssertionError(f"factory must return an asktell.Optimiser, got {type(opt)}")
 
     # ---- misuse before the first ask
     before = _state(opt)
@@ -136,53 +118,52 @@ def check_optimiser(
     assert _state(opt) == pending, "a rejected second ask() changed the state"
 
     # ---- wrong length and type
-    good = _values(opt, batch, objective)
-    for bad_len in {max(0, n - 1), n + 1}:
-        _expect_raises(ValueError, lambda k=bad_len: opt.tell(list(good[:k]) + [0.0] * (k - n)),
-                       f"tell() with {bad_len} values for {n} candidates")
+    good = results(opt, batch)
+    for bad_len in sorted({max(0, n - 1), n + 1}):
+        told = list(good[:bad_len]) + [good[0]] * (bad_len - n)
+        _expect_raises(ValueError, lambda t=told: opt.tell(t),
+                       f"tell() with {bad_len} results for {n} candidates")
         assert _state(opt) == pending, "a rejected tell() (wrong length) changed the state"
-    for bad in ("1.0", [str(v) for v in good], {"a": 1}, [True] * n, [[v] for v in good], 3.0):
+    for bad in bad_results(n, good):
         _expect_raises((TypeError, ValueError), lambda b=bad: opt.tell(b),
                        f"tell({bad!r:.40}) (wrong type)")
         assert _state(opt) == pending, f"a rejected tell({bad!r:.40}) changed the state"
 
     # ---- failures
     vals: list[Any] = list(good)
-    for i, fail in zip(range(n), (float("nan"), None, float("inf"), -float("inf"))):
-        vals[i] = fail
-    n_fail = min(n, 4)
+    n_fail = min(n, len(failure_values))
+    vals[:n_fail] = failure_values[:n_fail]
     opt.tell(vals)
     assert opt.failures == n_fail, f"expected {n_fail} failures counted, got {opt.failures}"
     assert opt.evaluations == n, f"evaluations should be {n}, got {opt.evaluations}"
+    told = opt.last_told
+    assert told is not None and told.n_failed == n_fail and told.values.shape == (n,), (
+        "last_told must record one value per candidate and the batch's failures")
+    assert np.isnan(told.values[:n_fail]).all(), "failures must be recorded as NaN"
     leaks = _walk_floats(opt.state_dict()["method"])
-    assert not leaks, f"NaN leaked into the optimiser state at {leaks}"
-    if n > n_fail:
-        fb = opt.fbest()
-        finite = good[n_fail:]
-        want = finite.min() if opt.direction == "minimise" else finite.max()
-        assert fb == want, f"fbest() should be the best finite value {want}, got {fb}"
+    assert not leaks, f"NaN leaked into the method's state at {leaks}"
     # a batch made of failures only
     b2 = opt.ask()
     opt.tell([None] * len(b2))
     leaks = _walk_floats(opt.state_dict()["method"])
     assert not leaks, f"NaN leaked into the state after an all-failed batch at {leaks}"
     b3 = opt.ask()
-    opt.tell(_values(opt, b3, objective))
+    opt.tell(results(opt, b3))
 
     # ---- reproducibility
-    def trajectory(o: Optimiser, k: int) -> list[Any]:
+    def trajectory(o: AskTell, k: int) -> list[Any]:
         out = []
         for _ in range(k):
             if o.stop() is not None and not o.awaiting_tell:
                 break
             b = o.ask()
             out.append(copy.deepcopy(b))
-            o.tell(_values(o, b, objective))
+            o.tell(results(o, b))
         return out
 
     a1, a2 = factory(seed=seed), factory(seed=seed)
     t1, t2 = trajectory(a1, n_steps), trajectory(a2, n_steps)
-    assert _same(t1, t2), "two optimisers with the same seed asked different batches"
+    assert _same(t1, t2), "two methods with the same seed asked different batches"
 
     # ---- state_dict round trip and resume equality
     state = a1.state_dict()
@@ -194,7 +175,7 @@ def check_optimiser(
     r.load_state_dict(serialization.loads(text))
     assert serialization.dumps(r.state_dict()) == text, "load_state_dict(state_dict()) is lossy"
     cont, resumed = trajectory(a1, n_steps), trajectory(r, n_steps)
-    assert _same(cont, resumed), "a restored optimiser asks differently from the original"
+    assert _same(cont, resumed), "a restored method asks differently from the original"
     assert (r.iterations, r.evaluations) == (a1.iterations, a1.evaluations)
     # resume from a checkpoint taken between ask and tell
     p1 = factory(seed=seed)
@@ -204,13 +185,83 @@ def check_optimiser(
     p2 = factory(seed=seed)
     p2.load_state_dict(mid)
     assert p2.awaiting_tell, "a state taken after ask() must restore the pending batch"
-    p1.tell(_values(p1, pb, objective))
-    p2.tell(_values(p2, pb, objective))
+    p1.tell(results(p1, pb))
+    p2.tell(results(p2, pb))
     assert _same(trajectory(p1, 2), trajectory(p2, 2)), "resume between ask and tell diverged"
 
     # ---- pickling
     q = pickle.loads(pickle.dumps(a1))
-    assert _same(trajectory(a1, 2), trajectory(q, 2)), "an unpickled optimiser asks differently"
+    assert _same(trajectory(a1, 2), trajectory(q, 2)), "an unpickled method asks differently"
+
+    # ---- stop
+    s = factory(seed=seed).stop()
+    assert s is None or isinstance(s, dict), f"stop() must return None or a dict, got {s!r}"
+
+
+def check_optimiser(
+    factory: Factory,
+    *,
+    objective: Callable[[Any], float] = default_objective,
+    n_steps: int = 5,
+    seed: int = 12345,
+) -> None:
+    """Check that an optimiser (a method told numbers) follows the ask/tell protocol.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(seed=..., direction=...) -> Optimiser``; called several times, it must build
+        optimisers that differ only by these keywords.
+    objective : callable
+        Scores one candidate (default :func:`default_objective`).
+    n_steps : int
+        Batches to run in the reproducibility and resume checks.
+    seed : int
+        Seed used by the checks.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first check that failed.
+
+    Notes
+    -----
+    The checks every method shares: ``tell`` before ``ask``, ``ask`` twice, wrong length and
+    wrong type are refused with ``ProtocolError``/``ValueError``/``TypeError`` and change
+    nothing; asked arrays are read-only; failures are counted, recorded as NaN in
+    :attr:`~asktell.AskTell.last_told` and leave no NaN in the state; a batch of failures only is
+    survived; the same seed gives the same asks; ``state_dict`` is plain data that round-trips
+    through :func:`asktell.serialization.dumps`, and loading it into a fresh method (or
+    unpickling) gives the asks of the uninterrupted one, also between ask and tell; ``stop()``
+    returns None or a dict. Then, for optimisers: NaN, ±inf and None are failures that rank
+    worst; ``direction`` is honoured by ``xbest``/``fbest``.
+    """
+    opt = factory(seed=seed)
+    if not isinstance(opt, Optimiser):
+        raise AssertionError(f"factory must return an asktell.Optimiser, got {type(opt)}")
+
+    def results(o: AskTell, batch: Any) -> list[Any]:
+        return list(_values(o, batch, objective))
+
+    def bad_results(n: int, good: list[Any]) -> list[Any]:
+        return ["1.0", [str(v) for v in good], {"a": 1}, [True] * n, [[v] for v in good], 3.0]
+
+    _check_protocol(factory, results, bad_results,
+                    (float("nan"), None, float("inf"), -float("inf")), n_steps=n_steps, seed=seed)
+
+    # ---- failures rank worst
+    batch = opt.ask()
+    n = len(batch)
+    good = _values(opt, batch, objective)
+    n_fail = min(n, 4)
+    vals: list[Any] = list(good)
+    vals[:n_fail] = (float("nan"), None, float("inf"), -float("inf"))[:n_fail]
+    opt.tell(vals)
+    if n > n_fail:
+        fb = opt.fbest()
+        finite = good[n_fail:]
+        want = finite.min() if opt.direction == "minimise" else finite.max()
+        assert fb == want, f"fbest() should be the best finite value {want}, got {fb}"
 
     # ---- direction
     for direction in ("minimise", "maximise"):
@@ -227,6 +278,58 @@ def check_optimiser(
         xb = o.xbest()
         assert objective(xb) == want, f"{direction}: xbest() does not score fbest()"
 
-    # ---- stop
-    s = factory(seed=seed).stop()
-    assert s is None or isinstance(s, dict), f"stop() must return None or a dict, got {s!r}"
+
+def check_estimator(
+    factory: Factory,
+    *,
+    simulate: Callable[[Any], Any],
+    n_steps: int = 3,
+    seed: int = 12345,
+) -> None:
+    """Check that an estimator (a method told result objects) follows the ask/tell protocol.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(seed=...) -> Estimator``; called several times, it must build estimators that
+        differ only by the seed.
+    simulate : callable
+        ``simulate(candidate) -> result``: one result (a data set) for one asked candidate,
+        deterministic in the candidate.
+    n_steps : int
+        Batches to run in the reproducibility and resume checks.
+    seed : int
+        Seed used by the checks.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first check that failed.
+
+    Notes
+    -----
+    The checks every method shares (see :func:`check_optimiser`), with None as the failed
+    result; then: the recorded values are finite for successful results, ``recorded`` names
+    them, and a result of the wrong kind (a string, a dict, a bool) is refused.
+    """
+    opt = factory(seed=seed)
+    if not isinstance(opt, Estimator):
+        raise AssertionError(f"factory must return an asktell.Estimator, got {type(opt)}")
+    if not isinstance(type(opt).recorded, str) or not type(opt).recorded:
+        raise AssertionError("an estimator must declare what it records (the class attribute "
+                             "`recorded`)")
+
+    def results(o: AskTell, batch: Any) -> list[Any]:
+        return [simulate(c) for c in batch]
+
+    def bad_results(n: int, good: list[Any]) -> list[Any]:
+        return ["1.0", {"a": 1}, ["x"] * n, [True] * n, 3.0]
+
+    _check_protocol(factory, results, bad_results, (None,), n_steps=n_steps, seed=seed)
+
+    batch = opt.ask()
+    opt.tell(results(opt, batch))
+    told = opt.last_told
+    assert told is not None and told.n_failed == 0, "a batch of good results has no failure"
+    assert np.isfinite(told.values).all(), (
+        f"the recorded {type(opt).recorded!r} must be finite for successful results")

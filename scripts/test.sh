@@ -6,7 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/bootstrap.sh" all,test
 venv=${ASKTELL_VENV:-$root/.venv}
-"$venv/bin/python" -m pip install -q -e "$root/examples/asktell-example-plugin"
+"$venv/bin/python" -m pip install -q -e "$root/examples/asktell-example-plugin" \
+  -e "$root/examples/asktell-example-estimator"
 cd "$root"
 "$venv/bin/ruff" check .
 ASKTELL_REQUIRE_EXAMPLE_PLUGIN=1 exec "$venv/bin/python" -m pytest "$@"

@@ -36,7 +36,7 @@ def test_batch_evaluator_isolates_a_failing_item():
     xs = np.array([[1.0], [2.0], [-3.0], [4.0], [5.0]])
     vals = ev(xs)
     np.testing.assert_array_equal(vals[[0, 1, 3, 4]], [1.0, 2.0, 4.0, 5.0])
-    assert np.isnan(vals[2]) and [e.index for e in ev.errors] == [2]
+    assert np.isnan(vals[2]) and [e.index for e in vals.errors] == [2]
 
 
 def test_batch_evaluator_strings_and_wrong_length():

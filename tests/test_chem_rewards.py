@@ -215,8 +215,8 @@ def test_one_molecule_that_raises_does_not_lose_the_batch(n_workers):
     with Reward([Explodes()], n_workers=n_workers) as r:
         values = r(["CCO", "CCN", "c1ccccc1", INVALID])
     assert values.tolist() == [0.5, 0.0, 0.5, 0.0]
-    assert [e.index for e in r.errors] == [1]
-    assert "boom on a nitrogen" in r.errors[0].error
+    assert [e.index for e in values.errors] == [1]
+    assert "boom on a nitrogen" in values.errors[0].error
 
 
 def test_parallel_equals_sequential_and_cache_hits():

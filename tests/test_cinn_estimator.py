@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 import asktell  # noqa: E402
 from asktell import serialization  # noqa: E402
 from asktell.protocol import ProtocolError  # noqa: E402
-from asktell.testing import check_optimiser  # noqa: E402
+from asktell.testing import check_estimator  # noqa: E402
 from asktell_cinn import CINN, GaussianIID, GaussianMean, TwoMoons  # noqa: E402
 from asktell_cinn.diagnostics import diagnose, passes  # noqa: E402
 
@@ -24,8 +24,8 @@ def test_registered_in_both_families():
 
 
 def test_conformance():
-    check_optimiser(lambda **kw: CINN(prior={"normal": [[0.0, 0.0], [1.0, 2.0]]}, batch_size=6,
-                                      **SMALL, **kw))
+    sim = GaussianMean(dim=2, n_obs=3)
+    check_estimator(lambda **kw: CINN(simulator=sim, batch_size=6, **SMALL, **kw), simulate=sim)
 
 
 def test_bad_arguments_are_refused_with_clear_messages():
@@ -60,18 +60,18 @@ def test_tell_takes_data_sets_and_drops_failures():
         est.tell([[0.1, 0.2], *xs[1:]])
     with pytest.raises(ValueError, match="same number of features"):
         est.tell([np.zeros((1, 3)), *xs[1:]])
-    with pytest.raises(ValueError, match="expects 10 data sets"):
+    with pytest.raises(ValueError, match="expects 10 results"):
         est.tell(xs[:9])
     assert serialization.dumps(est.state_dict()) == before, "a rejected tell changed the state"
     est.tell(xs)
     assert est.failures == 2 and est.n_simulations == 8
-    rec = est.recorded_values()
+    rec = est.last_told.values
     assert np.isnan(rec[[3, 5]]).all() and np.isfinite(np.delete(rec, [3, 5])).all()
     # after training, a told data set's value is -log q(θ|x) under the network before training
     theta2, xs2 = _batch(est, sim, rng)
     want = -est.log_prob(np.asarray(theta2)[:1], xs2[0])
     est.tell(xs2)
-    assert est.recorded_values()[0] == pytest.approx(float(want[0]), rel=1e-5)
+    assert est.last_told.values[0] == pytest.approx(float(want[0]), rel=1e-5)
     # the identity summary needs one size; the features of later data must match
     with pytest.raises(ValueError, match="features"):
         est.sample(np.zeros((1, 3)), 5)

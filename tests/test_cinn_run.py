@@ -45,7 +45,7 @@ def test_example_runs_writes_report_and_resumes(tmp_path, monkeypatch):
     summary = runs.summary(out)
     assert np.isfinite(summary["fbest"])
     rows = (out / "history.csv").read_text().splitlines()
-    assert len(rows) == 201 and rows[0].startswith("iteration,restart,index,x0")
+    assert len(rows) == 201 and rows[0].startswith("iteration,index,x0")
     # extend the finished run: the estimator comes back with its replay buffer
     resumed = runs.resume(out, overrides=["stop.max_iterations=3"], progress=False)
     assert resumed.iterations == 3 and resumed.evaluations == 300

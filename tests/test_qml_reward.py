@@ -44,7 +44,7 @@ def test_unscorable_candidates_are_nan_and_recorded(reward):
     values = reward(["CCO", "not a smiles", "CS", big, ([6, 1], [[0, 0, 0], [np.nan, 0, 0]])])
     assert np.isfinite(values[0])
     assert np.isnan(values[1:]).all()
-    msgs = dict(reward.errors)
+    msgs = {e.index: e.error for e in values.errors}
     assert "parse" in msgs[1]
     assert "outside QM9" in msgs[2]
     assert "holds 29" in msgs[3]

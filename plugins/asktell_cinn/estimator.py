@@ -1,4 +1,4 @@
-"""The cINN posterior estimator as an ask/tell optimiser (BayesFlow's amortised inference).
+"""The cINN posterior estimator as an ask/tell estimator (BayesFlow's amortised inference).
 
 Radev, S. T., Mertens, U. K., Voss, A., Ardizzone, L. & Köthe, U. (2020). "BayesFlow: Learning
 complex stochastic models with invertible neural networks." IEEE TNNLS 33(4), 1452-1466.
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from asktell.protocol import Optimiser
+from asktell.protocol import Estimator
 from asktell.torchstate import load_module, module_state, resolve_device
 
 from .data import as_dataset, pad_datasets
@@ -50,7 +50,7 @@ class _Amortizer(nn.Module):
         return self.flow.nll(theta, self.summary(x, lengths))
 
 
-class CINN(Optimiser):
+class CINN(Estimator):
     """Amortised posterior estimation with a conditional invertible network (BayesFlow).
 
     Parameters
@@ -96,16 +96,18 @@ class CINN(Optimiser):
         ``stop()`` once this many simulations were told.
     device : str
         ``"cpu"`` or ``"cuda"``: moves networks and training.
-    seed, direction
-        See :class:`asktell.Optimiser`.
+    seed : int, optional
+        See :class:`asktell.Estimator`.
 
     Notes
     -----
-    ``tell`` takes one data set per asked θ: a numeric array (m, features), a real number, or
-    ``None``/non-finite for a failed simulation (dropped, counted as a failure). The value each
-    told item gets (what ``fbest`` and the run store record, see :meth:`recorded_values`) is the
-    number itself for a scalar data set, else the prequential loss ``-log q(θ_i | x_i)`` under
-    the network before this round's training: lower is better.
+    An :class:`asktell.Estimator`: ``tell`` takes one data set per asked θ, a numeric array
+    (m, features), a real number (one observation of one feature), or ``None``/non-finite for a
+    failed simulation (dropped, counted as a failure). The value recorded for each told item
+    (:attr:`recorded`, in :attr:`last_told` and what a run store keeps) is
+    the prequential loss ``-log q(θ_i | x_i)`` under the network before this round's training:
+    lower is better. Each round's training (epochs, best held-out loss, seconds) is kept as
+    per-batch extras.
 
     Beyond the 2019 code: identity initialisation of each block, θ standardised by the prior's
     moments and data by the first round's moments, ActNorm layers, gradient clipping, and
@@ -119,11 +121,14 @@ class CINN(Optimiser):
     ...            n_blocks=2, seed=0)
     >>> theta = est.ask()
     >>> est.tell(list(sim.simulate(np.asarray(theta), np.random.default_rng(0))))
+    >>> est.last_told.values.shape, est.last_told.n_failed
+    ((64,), 0)
     >>> est.sample(sim(np.zeros(2)), 100).shape
     (100, 2)
     """
 
     name = "cinn"
+    recorded = "neg_log_prob"
 
     def __init__(
         self,
@@ -154,9 +159,8 @@ class CINN(Optimiser):
         max_simulations: int | None = None,
         device: str = "cpu",
         seed: int | None = None,
-        direction: str = "minimise",
     ) -> None:
-        super().__init__(seed=seed, direction=direction)
+        super().__init__(seed=seed)
         if isinstance(simulator, str):
             simulator = make_simulator(simulator)
         if simulator is not None and not isinstance(simulator, Simulator):
@@ -218,8 +222,7 @@ class CINN(Optimiser):
         self._history: list[dict[str, Any]] = []
         self._truncation: dict[str, Any] | None = None
         self._sample_rng = np.random.default_rng([self.seed, 1])
-        self._told: tuple[list[np.ndarray | None], np.ndarray] | None = None
-        self._last_values = np.zeros(0)
+        self._round: dict[str, Any] = {}  # the last tell's training round (per-batch extras)
 
     # ------------------------------------------------------------------ ask / tell
 
@@ -248,78 +251,55 @@ class CINN(Optimiser):
             kept.append(self.prior.sample_box(self.batch_size - n_kept, lower, upper, self._rng))
         return np.concatenate(kept)[: self.batch_size]
 
-    def _check_values(self, values: Any) -> tuple[np.ndarray, int]:
-        n = self._n_pending
-        if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
-            if values.ndim == 1:
-                values = list(values)
-            elif values.ndim >= 2:
-                values = list(values)
-        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
-            raise TypeError(f"tell() expects a sequence of {n} data sets (numpy arrays, numbers or "
-                            f"None), got a {type(values).__name__}")
-        if len(values) != n:
-            raise ValueError(f"tell() expects {n} data sets (one per θ asked), got {len(values)}")
-        data = [as_dataset(v, i) for i, v in enumerate(values)]
-        ok = [d for d in data if d is not None]
-        if ok:
-            feats = {d.shape[1] for d in ok}
-            if self._x is not None:
-                feats.add(self._x.shape[2])
-            if len(feats) > 1:
-                raise ValueError(f"data sets must all have the same number of features (columns); "
-                                 f"got {sorted(feats)}")
-            if self.summary_kind == "identity":
-                rows = {d.shape[0] for d in ok}
-                if self._x is not None:
-                    rows.add(self._x.shape[1])
-                if len(rows) > 1:
-                    raise ValueError(f"the identity summary needs data sets of one size; got "
-                                     f"{sorted(rows)} rows: use summary='deepset' or 'lstm'")
-        theta = np.asarray(self._pending_batch, dtype=np.float64)
-        losses = np.full(n, np.inf)
-        scalar = np.array([d is not None and isinstance(values[i], (int, float, np.number))
-                           for i, d in enumerate(data)], dtype=bool)
-        for i in np.flatnonzero(scalar):
-            losses[i] = self._sign * float(values[i])
-        arr = np.array([d is not None and not scalar[i] for i, d in enumerate(data)], dtype=bool)
-        if arr.any():
-            idx = np.flatnonzero(arr)
-            losses[idx] = -self._log_prob_pairs(theta[idx], [data[i] for i in idx])
-            losses[idx] = np.where(np.isfinite(losses[idx]), losses[idx], np.inf)
-        self._told = (data, losses)
-        n_failed = sum(d is None for d in data)
-        return losses, n_failed
+    def _parse_result(self, index: int, result: Any) -> np.ndarray | None:
+        return as_dataset(result, index)
 
-    def _tell(self, losses: np.ndarray) -> None:
-        assert self._told is not None
-        data, _ = self._told
-        self._told = None
-        self._last_values = np.where(np.isfinite(losses), self._sign * losses, np.nan)
-        good = [i for i, d in enumerate(data) if d is not None]
+    def _check_batch(self, parsed: list[np.ndarray | None]) -> None:
+        ok = [d for d in parsed if d is not None]
+        if not ok:
+            return
+        feats = {d.shape[1] for d in ok}
+        if self._x is not None:
+            feats.add(self._x.shape[2])
+        if len(feats) > 1:
+            raise ValueError(f"data sets must all have the same number of features (columns); "
+                             f"got {sorted(feats)}")
+        if self.summary_kind == "identity":
+            rows = {d.shape[0] for d in ok}
+            if self._x is not None:
+                rows.add(self._x.shape[1])
+            if len(rows) > 1:
+                raise ValueError(f"the identity summary needs data sets of one size; got "
+                                 f"{sorted(rows)} rows: use summary='deepset' or 'lstm'")
+
+    def _tell(self, parsed: list[np.ndarray | None]) -> np.ndarray:
+        theta_all = np.asarray(self._pending_batch, dtype=np.float64)
+        recorded = np.full(len(parsed), np.nan)
+        self._round = {}
+        good = [i for i, d in enumerate(parsed) if d is not None]
         if not good:
             log.warning("%s: every simulation of this batch failed; nothing to train on", self.name)
-            return
-        theta = np.asarray(self._pending_batch, dtype=np.float64)[good]
-        self._append(theta, [data[i] for i in good])
+            return recorded
+        recorded[good] = -self._log_prob_pairs(theta_all[good], [parsed[i] for i in good])
+        self._append(theta_all[good], [parsed[i] for i in good])
         self._fit()
+        self._round = self._history[-1]
         if self.truncate and self.x_obs is not None:
             self._update_truncation()
+        return recorded
 
-    def recorded_values(self) -> np.ndarray:
-        """The float per item of the last ``tell`` (NaN for failed simulations), in the user's
-        direction: the value of a scalar data set, else ``-log q(θ_i | x_i)`` under the network
-        before that round's training. A controller stores these in place of the data sets.
+    def _batch_extras(self) -> dict[str, float]:
+        h = self._round
+        if not h:
+            return {}
+        return {"simulations": float(h["simulations"]), "epochs": float(h["epochs"]),
+                "train_loss": float(h["best_loss"]), "train_seconds": float(h["seconds"])}
 
-        Returns
-        -------
-        ndarray, shape (n,)
-        """
-        return self._last_values.copy()
-
-    def write_report(self, run_dir: str | Path, **kwargs: Any) -> dict[str, Path]:
+    def write_report(self, run_dir: str | Path, result: Any = None,
+                     **kwargs: Any) -> dict[str, Path]:
         """Write SBC and recovery plots and the diagnostics into ``run_dir`` (see
-        :func:`asktell_cinn.report.write_report`; ``asktell run`` calls it at the end).
+        :func:`asktell_cinn.report.write_report`; ``asktell run`` calls it at the end through
+        the :class:`asktell.Reporter` hook).
 
         Returns
         -------

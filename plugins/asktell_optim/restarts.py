@@ -185,6 +185,9 @@ class Restarts(Optimiser):
         self._inner.tell(losses)
         self._run_evals += losses.size
 
+    def _batch_extras(self) -> dict[str, float]:
+        return {"restart": self._restart}
+
     def _stop(self) -> dict[str, Any] | None:
         reasons = self._inner.stop()
         if reasons is None or not self._exhausted():

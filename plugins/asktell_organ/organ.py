@@ -22,6 +22,7 @@ import copy
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -164,6 +165,7 @@ class ORGAN(Optimiser):
     name = "organ"
     #: Placement of the self-attention blocks when ``attention`` is not given.
     default_attention = "none"
+    told_as = "values"  # rewards as told: the policy gradient uses them, not losses
 
     def __init__(
         self,
@@ -457,12 +459,12 @@ class ORGAN(Optimiser):
         distinct = np.bincount(groups[first], minlength=len(group_size))
         return (distinct / group_size)[groups] / counts[inv]
 
-    def _tell(self, losses: np.ndarray) -> None:
+    def _tell(self, rewards: np.ndarray) -> None:
         assert self._batch is not None
         b = self._batch
         cfg = self.cfg
         B, n_roll = cfg["batch_size"], max(cfg["rollouts"], 1)
-        values = np.where(np.isfinite(losses), self._sign * losses, 0.0)
+        values = np.where(np.isfinite(rewards), rewards, 0.0)  # a failed reward counts 0
         index = b["index"]
         r_obj = np.where(index >= 0, values[np.maximum(index, 0)], 0.0)
         if self.duplicate_penalty and len(r_obj):
@@ -558,17 +560,25 @@ class ORGAN(Optimiser):
                 break
         return out[:n]
 
-    def write_report(self, run_dir: Any) -> None:
+    def write_report(self, run_dir: Any, result: Any = None) -> dict[str, Path]:
         """Write ``generator_history.csv`` (per policy-gradient step: mean objective,
         discriminator and total reward, validity, truncation, and the KL, entropy and
         discriminator loss where they are computed) and ``reward_curves.png`` into a run
-        directory; ``asktell run`` calls it at the end of a run."""
+        directory; ``asktell run`` calls it at the end of a run (the :class:`asktell.Reporter`
+        hook).
+
+        Returns
+        -------
+        dict
+            Name → path of each file written.
+        """
         import csv
         from pathlib import Path
 
         if not self.history:
-            return
+            return {}
         out = Path(run_dir)
+        written = {"generator_history": out / "generator_history.csv"}
         keys = ["step", "objective", "discriminator", "reward", "valid", "truncated"]
         keys += [k for k in ("kl", "entropy", "d_loss") if k in self.history[-1]]
         with open(out / "generator_history.csv", "w", newline="") as f:
@@ -582,7 +592,7 @@ class ORGAN(Optimiser):
             import matplotlib.pyplot as plt
         except ImportError:
             log.warning("no reward curves: matplotlib is not installed")
-            return
+            return written
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
         steps = [h["step"] for h in self.history]
         for k in ("objective", "discriminator", "reward", "valid"):
@@ -595,6 +605,16 @@ class ORGAN(Optimiser):
         fig.tight_layout()
         fig.savefig(out / "reward_curves.png", dpi=120)
         plt.close(fig)
+        written["reward_curves"] = out / "reward_curves.png"
+        return written
+
+    def _batch_extras(self) -> dict[str, float]:
+        """The policy-gradient step of this batch: mean objective, discriminator and total
+        reward, validity, truncation, and KL, entropy and discriminator loss where computed."""
+        if not self.history:
+            return {}
+        return {k: float(v) for k, v in self.history[-1].items()
+                if k != "step" and isinstance(v, (int, float))}
 
     # ------------------------------------------------------------------ checkpoints
     def _get_state(self) -> dict[str, Any]:

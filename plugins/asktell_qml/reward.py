@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from asktell.evaluation import Evaluation, EvaluationError
+
 from .coulomb import coulomb_matrices
 from .krr import KernelRidge
 from .qm9 import load_qm9_subset
@@ -106,7 +108,7 @@ class KRRSurrogate:
     --------
     >>> reward = KRRSurrogate()
     >>> values = reward(["CC(C)C(O)CC#N", "not a smiles"])  # QM9: -1789.9 kcal/mol
-    >>> bool(abs(values[0] + 1789.9) < 30), bool(np.isnan(values[1])), reward.errors[0][0]
+    >>> bool(abs(values[0] + 1789.9) < 30), bool(np.isnan(values[1])), values.errors[0].index
     (True, True, 1)
 
     The model is trained on QM9's geometries, so it extrapolates to RDKit geometries of small
@@ -131,8 +133,6 @@ class KRRSurrogate:
         self.size = int(size)
         self.sign = float(sign)
         self.seed = int(seed)
-        #: (index, message) of the candidates of the last call that could not be scored.
-        self.errors: list[tuple[int, str]] = []
 
     def _geometry(self, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(candidate, str):
@@ -153,17 +153,29 @@ class KRRSurrogate:
             raise ValueError(f"{len(Z)} atoms; the model's Coulomb matrix holds {self.size}")
         return Z, R
 
-    def __call__(self, candidates: Sequence[Any]) -> np.ndarray:
-        """Predicted property times ``sign``, one float per candidate (NaN: not scored)."""
+    def __call__(self, candidates: Sequence[Any]) -> Evaluation:
+        """Predicted property times ``sign``, one float per candidate (NaN: not scored).
+
+        Parameters
+        ----------
+        candidates : sequence
+            SMILES strings or ``(Z, R)`` pairs.
+
+        Returns
+        -------
+        Evaluation
+            The predictions, and an :class:`asktell.EvaluationError` per candidate that could
+            not be scored (an element outside QM9, too many atoms, no 3-D embedding).
+        """
         out = np.full(len(candidates), np.nan)
         Zs, Rs, ok = [], [], []
-        self.errors = []
+        errors: list[EvaluationError] = []
         for i, c in enumerate(candidates):
             try:
                 Z, R = self._geometry(c)
                 coulomb_matrices([Z], [R], size=self.size, sorting="none")  # validates
             except (ValueError, TypeError) as e:
-                self.errors.append((i, f"{type(e).__name__}: {e}"))
+                errors.append(EvaluationError.from_exception(i, e))
                 log.debug("candidate %d not scored: %s", i, e)
                 continue
             Zs.append(Z)
@@ -172,7 +184,7 @@ class KRRSurrogate:
         if ok:
             X = coulomb_matrices(Zs, Rs, size=self.size, sorting=self.sorting, seed=self.seed)
             out[ok] = self.sign * self.model.predict(X)
-        return out
+        return Evaluation(out, tuple(errors))
 
 
 def default_model(sorting: str = "row-norm") -> KernelRidge:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from asktell.evaluators import EvaluationError, Evaluator, ParallelEvaluator, SequentialEvaluator
+from asktell.evaluation import Evaluation, EvaluationError
+from asktell.evaluators import Evaluator, ParallelEvaluator, SequentialEvaluator
 
 from .._rdkit import canonical, parse
 
@@ -146,9 +147,6 @@ class Reward:
 
     Attributes
     ----------
-    errors : list of EvaluationError
-        Molecules whose scoring raised during the last call (they score 0, or NaN with
-        ``raw=True``); the rest of the batch is unaffected.
     canonical : list of (str or None)
         Canonical SMILES of the last batch (None for invalid strings).
 
@@ -201,7 +199,6 @@ class Reward:
         self.n_workers = n_workers
         self.backend = backend
         self.cache_size = cache_size
-        self.errors: list[EvaluationError] = []
         self.canonical: list[str | None] = []
         self._evaluator: Evaluator | None = None
 
@@ -227,10 +224,13 @@ class Reward:
 
     def properties(self, smiles: Iterable[str]) -> np.ndarray:
         """Raw term values, shape (n, n_terms), NaN where a string is invalid or failed."""
+        return self._properties(smiles)[0]
+
+    def _properties(self, smiles: Iterable[str]) -> tuple[np.ndarray, tuple[EvaluationError, ...]]:
         items = check_smiles(smiles)
         ev = self._get_evaluator()
-        scored: list[Scored | None] = ev(items)  # type: ignore[assignment]
-        self.errors = list(ev.errors)
+        result = ev(items)
+        scored: list[Scored | None] = list(result.values)
         n, k = len(items), len(self.terms)
         raw = np.full((n, k), np.nan)
         can: list[str | None] = [None] * n
@@ -252,9 +252,9 @@ class Reward:
                 raw[:, j] = self.terms[j].compute_batch(can)  # type: ignore[union-attr]
                 raw[invalid, j] = np.nan
         self.canonical = can
-        return raw
+        return raw, result.errors
 
-    def __call__(self, smiles: Iterable[str]) -> np.ndarray:
+    def __call__(self, smiles: Iterable[str]) -> Evaluation:
         """Score a batch of SMILES.
 
         Parameters
@@ -264,11 +264,16 @@ class Reward:
 
         Returns
         -------
-        ndarray of float64, shape (n,)
+        Evaluation
             Rewards in [0, 1] (0 for an invalid SMILES), or the raw property with ``raw=True``
-            (NaN for an invalid SMILES).
+            (NaN for an invalid SMILES); the molecules whose scoring raised, in ``errors`` (they
+            score 0, or NaN with ``raw=True``; the rest of the batch is unaffected); with more
+            than one term, each term's raw value as an extra column.
         """
-        return self.values(self.properties(smiles))
+        raw, errors = self._properties(smiles)
+        extras = ({t.name.replace("-", "_"): raw[:, j] for j, t in enumerate(self.terms)}
+                  if len(self.terms) > 1 else {})
+        return Evaluation(self.values(raw), errors, extras)
 
     def values(self, raw: np.ndarray) -> np.ndarray:
         """What :meth:`__call__` returns, from raw term values (n, n_terms) that

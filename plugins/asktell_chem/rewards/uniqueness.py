@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from asktell.evaluation import Evaluation, as_evaluation
+from asktell.protocol import Closeable
+
 from .base import Reward, check_smiles
 
 __all__ = ["Uniqueness"]
@@ -64,10 +67,23 @@ class Uniqueness:
             can = self._canon.canonical
         return [s if c is None else c for s, c in zip(items, can)]
 
-    def __call__(self, smiles: Iterable[str]) -> np.ndarray:
-        """Score the batch with the wrapped reward, then apply the duplicate penalty."""
+    def __call__(self, smiles: Iterable[str]) -> Evaluation:
+        """Score the batch with the wrapped reward, then apply the duplicate penalty.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            The batch.
+
+        Returns
+        -------
+        Evaluation
+            The penalised rewards, with the wrapped reward's errors and extra columns.
+        """
         items = check_smiles(smiles)
-        return self.penalise(items, np.asarray(self.reward(items), dtype=float))
+        inner = as_evaluation(self.reward(items))
+        values = self.penalise(items, np.asarray(inner, dtype=float))
+        return Evaluation(values, inner.errors, inner.extras)
 
     def penalise(self, items: list[str], values: np.ndarray) -> np.ndarray:
         """Apply the penalty to values the wrapped reward has just given ``items``."""
@@ -80,7 +96,7 @@ class Uniqueness:
     def close(self) -> None:
         """Close the wrapped reward's workers, if any."""
         for r in (self.reward, self._canon):
-            if hasattr(r, "close"):
+            if isinstance(r, Closeable):
                 r.close()
 
     def __repr__(self) -> str:

@@ -1,0 +1,176 @@
+"""Core v2: the incremental run store (appended batches, periodic checkpoints, replay on resume),
+schema migrations, the evaluation record kept whole, per-batch extras as history columns, and
+resumes that would change the method's shape refused."""
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import asktell
+from asktell import Controller, RunStore, SequentialEvaluator
+from asktell.controller import ReplayError
+from asktell.store import SCHEMA_VERSION, StoreError
+
+DATA = Path(__file__).parent / "data"
+
+
+def sphere(x):
+    return float(np.sum(np.asarray(x) ** 2))
+
+
+def xnes(**kw):
+    return asktell.create("xnes", x0=[1.0, -0.5, 2.0], sigma0=0.4, seed=kw.pop("seed", 3), **kw)
+
+
+def _batches(run_dir):
+    with RunStore.open(run_dir, readonly=True) as store:
+        return [(b.iteration, asktell.serialization.dumps(b.candidates),
+                 b.values.tobytes()) for b in store.batches()]
+
+
+def test_commits_append_and_checkpoint_every_k(tmp_path):
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 10}, store=store,
+               progress=False, checkpoint_every=4, checkpoint_seconds=1e9).run()
+    con = sqlite3.connect(tmp_path / "run" / "run.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 10
+    # the full state is not in the batch rows, and the checkpoint follows the final batch
+    assert con.execute("SELECT iteration FROM checkpoint").fetchone()[0] == 10
+    assert con.execute("SELECT COUNT(*) FROM batches WHERE controller IS NOT NULL").fetchone() \
+        == (0,)
+    assert con.execute("SELECT typeof(candidates), typeof(vals) FROM batches").fetchone() == \
+        ("blob", "blob"), "numeric batches are stored as compact bytes"
+    store.close()
+
+
+@pytest.mark.parametrize("every", [1, 3, 100])
+def test_resume_replays_batches_after_the_last_checkpoint(tmp_path, every, monkeypatch):
+    ref = RunStore.create(tmp_path / "ref", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 12}, store=ref,
+               progress=False).run()
+    ref.close()
+    # a run that dies after 7 batches without its final checkpoint (as a SIGKILL would)
+    monkeypatch.setattr(Controller, "_final_checkpoint", lambda self, elapsed: None)
+    store = RunStore.create(tmp_path / "killed", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 7}, store=store,
+               progress=False, checkpoint_every=every, checkpoint_seconds=1e9).run()
+    store.close()
+    with RunStore.open(tmp_path / "killed", readonly=True) as s:
+        cp = s.latest_checkpoint()
+        assert (0 if cp is None else cp[0]) == (7 // every) * every
+    monkeypatch.undo()
+    calls = []
+
+    def counted(x):
+        calls.append(1)
+        return sphere(x)
+
+    ctl = Controller.resume(tmp_path / "killed", xnes(), SequentialEvaluator(counted),
+                            stop={"max_iterations": 12}, progress=False)
+    assert ctl.optimiser.iterations == 7 and not calls, "the replay evaluates nothing"
+    ctl.run()
+    ctl.store.close()
+    assert len(calls) == 5 * ctl.optimiser.popsize
+    assert _batches(tmp_path / "killed") == _batches(tmp_path / "ref")
+
+
+def test_replay_refuses_a_method_that_asks_differently(tmp_path, monkeypatch):
+    monkeypatch.setattr(Controller, "_final_checkpoint", lambda self, elapsed: None)
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 3}, store=store,
+               progress=False).run()
+    store.close()
+    with pytest.raises(ReplayError, match="asked other candidates"):
+        Controller.resume(tmp_path / "run", xnes(seed=4), SequentialEvaluator(sphere))
+
+
+@pytest.mark.parametrize("changed, key", [
+    ({"popsize": 9}, "popsize"),
+    ({"x0": [1.0, 2.0]}, "n_parameters"),
+    ({"boundaries": asktell.RectangularBoundaries([-5, -5, -5], [5, 5, 5])}, "boundaries"),
+])
+def test_resume_refuses_a_changed_shape(tmp_path, changed, key):
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 2}, store=store,
+               progress=False).run()
+    store.close()
+    kw = {"x0": [1.0, -0.5, 2.0], "sigma0": 0.4, "seed": 3, **changed}
+    with pytest.raises(ValueError, match=f"settings differ.*{key}: stored"):
+        Controller.resume(tmp_path / "run", asktell.create("xnes", **kw),
+                          SequentialEvaluator(sphere))
+
+
+def test_schema_1_run_directory_opens_shows_exports_and_resumes(tmp_path):
+    """A run directory written by the previous main (schema 1) still works."""
+    old = tmp_path / "old"
+    shutil.copytree(DATA / "store_v1_xnes", old)
+    before = (old / "run.sqlite").read_bytes()
+    info = asktell.summary(old)  # read-only: migrated in memory, the file untouched
+    assert info["iterations"] == 12 and info["evaluations"] == 72 and info["status"] == "finished"
+    assert len(info["xbest"]) == 2 and np.isfinite(info["fbest"])
+    assert (old / "run.sqlite").read_bytes() == before
+    rows = asktell.export_history(old, tmp_path / "h.json")
+    assert len(json.loads(rows.read_text())) == 72
+    result = asktell.resume(old, overrides=["stop.max_iterations=20"], progress=False)
+    assert result.iterations == 20
+    with RunStore.open(old, readonly=True) as s:
+        assert s.get_meta("schema_version") == SCHEMA_VERSION
+    # identical to a run of the same configuration made today
+    with RunStore.open(old, readonly=True) as s:
+        cfg = s.get_meta("config")
+    cfg["stop"]["max_iterations"] = 20
+    asktell.run(cfg, out=tmp_path / "new", progress=False)
+    assert _batches(old) == _batches(tmp_path / "new")
+
+
+def test_damaged_or_newer_store_gives_one_clear_error(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "run.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a readable run store"):
+        RunStore.open(bad, readonly=True)
+    newer = tmp_path / "newer"
+    RunStore.create(newer, {}).close()
+    con = sqlite3.connect(newer / "run.sqlite")
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match=r"schema 99.*upgrade asktell"):
+        RunStore.open(newer)
+
+
+def test_method_extras_become_history_columns(tmp_path):
+    opt = asktell.create("xnes", x0=[2.0, 2.0], sigma0=0.5, seed=1, restarts="ipop",
+                         max_restarts=2)
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(opt, SequentialEvaluator(sphere), stop={"max_evaluations": 3000}, store=store,
+               progress=False).run()
+    trace = store.trace()
+    store.close()
+    assert set(np.unique(trace["restart"])) >= {0.0, 1.0}, "restart index kept per batch"
+    out = asktell.export_history(tmp_path / "run", tmp_path / "h.csv")
+    header = out.read_text().splitlines()[0].split(",")
+    assert "restart" in header
+
+
+def test_failed_items_keep_their_errors_from_a_reward_record(tmp_path):
+    """A reward that returns the record (krr-surrogate) in a stored run: failures complete the
+    batch and their errors are stored (schema 1's controller read `.error` off tuples)."""
+    pytest.importorskip("rdkit")
+    from string_optimiser import StringEvolver
+
+    reward = asktell.get("reward", "krr-surrogate")()
+    store = RunStore.create(tmp_path / "run", {})
+    result = Controller(StringEvolver(parent="CCO", seed=2, direction="max"), reward,
+                        stop={"max_iterations": 4}, store=store, progress=False).run()
+    batches = list(store.batches())
+    store.close()
+    errors = [e for b in batches for e in b.errors]
+    assert result.iterations == 4 and result.failures == len(errors) > 0
+    assert all(e["type"] and e["message"] for e in errors)
+    failed = {(b.iteration, i) for b in batches for i in np.flatnonzero(np.isnan(b.values))}
+    assert failed == {(b.iteration, e["index"]) for b in batches for e in b.errors}
