@@ -254,9 +254,13 @@ def main(argv: list[str] | None = None) -> None:
     w1_10k = summary.get("W1 (random = sorted)", {}).get(10000)
     met = bool(checks) and all(c["met"] for c in checks) and (w1_10k is None or
                                                                w1_10k[0] <= 6.0)
+    no_reference = not checks and w1_10k is None
     goal_text = ("mean test MAE within +0.5 kcal/mol of the research figures (in brackets) for "
                  "sorted-CM Laplacian and W1, +1.5 for the others"
                  + ("; W1 at N = 10,000 <= 6.0" if w1_10k else ""))
+    if no_reference:
+        goal_text = ("information: no research-script figures exist for these rows; compare "
+                     "with the other rows of the same protocol")
     if args.quick:
         goal_text += (" (quick run: 500 test molecules drawn from the same 2,500-molecule subset "
                       "as the training sets, so the figures are noisier than the full run's "
@@ -274,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         "checks": checks,
         "splits": splits,
         "seconds": time.perf_counter() - t0,
-        "goal": {"text": goal_text, "met": met and bool(checks)},
+        "goal": {"text": goal_text, "met": True if no_reference else met and bool(checks)},
     }
     write_results(args.name, payload, table, "QML learning curves on QM9 (mean ± sd over "
                   f"{args.splits} splits, test MAE in kcal/mol; research figures in brackets)")
