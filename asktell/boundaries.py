@@ -146,7 +146,8 @@ class RectangularBoundaries(Boundaries):
     def contains(self, xs: np.ndarray) -> np.ndarray:
         """See :meth:`Boundaries.contains`."""
         xs = np.asarray(xs, dtype=float)
-        return np.all((xs >= self._lower) & (xs < self._upper), axis=-1)
+        inside: np.ndarray = np.all((xs >= self._lower) & (xs < self._upper), axis=-1)
+        return inside
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """See :meth:`Boundaries.sample`."""
@@ -154,7 +155,8 @@ class RectangularBoundaries(Boundaries):
 
     def range(self) -> np.ndarray:
         """See :meth:`Boundaries.range`."""
-        return self._upper - self._lower
+        span: np.ndarray = self._upper - self._lower
+        return span
 
     def clip(self, xs: np.ndarray) -> np.ndarray:
         """Project points onto the box (nearest point inside, per coordinate).
@@ -168,7 +170,8 @@ class RectangularBoundaries(Boundaries):
         ndarray
             A new array, every row inside.
         """
-        return np.clip(xs, self._lower, self._upper_in)
+        clipped: np.ndarray = np.clip(xs, self._lower, self._upper_in)
+        return clipped
 
     def __repr__(self) -> str:
         return f"RectangularBoundaries({self._lower.tolist()}, {self._upper.tolist()})"

@@ -1,4 +1,4 @@
-"""The ``asktell`` command line: run, resume, show, export, plugins."""
+"""The ``asktell`` command line: run, resume, show, export, plugins, dashboard."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     result = run(args.config, out=args.out, overrides=args.set or (),
                  progress=False if args.no_progress else None)
+    assert result.run_dir is not None
+    assert result.run_dir is not None
     _print_result(summary(result.run_dir))
     return 0
 
@@ -43,6 +45,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
     result = resume(args.run_dir, overrides=args.set or (),
                     progress=False if args.no_progress else None)
+    assert result.run_dir is not None
     _print_result(summary(result.run_dir))
     return 0
 
@@ -97,6 +100,34 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from .dashboard import MissingExtraError, serve
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
+    if args.refresh <= 0:
+        raise ValueError(f"--refresh must be a positive number of seconds, got {args.refresh}")
+    for d in args.runs_dir:
+        if not Path(d).is_dir():
+            print(f"asktell: warning: {d} does not exist (yet); the page will say so",
+                  file=sys.stderr)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"asktell dashboard: {url}  (Ctrl-C stops it)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        serve(args.runs_dir, host=args.host, port=args.port, refresh=args.refresh,
+              stop_after=args.stop_after)
+    except MissingExtraError as e:
+        print(f"asktell: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = argparse.ArgumentParser(prog="asktell", description="ask/tell optimisation runs")
@@ -134,6 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plugins", help="list plugins, their factories and failures")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=_cmd_plugins)
+
+    d = sub.add_parser("dashboard", help="watch runs live in the browser (asktell[dashboard])")
+    d.add_argument("runs_dir", nargs="*", default=["runs"],
+                   help="folders holding run directories, or run directories (default: runs)")
+    d.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only)")
+    d.add_argument("--port", type=int, default=8050, help="TCP port (default 8050)")
+    d.add_argument("--refresh", type=float, default=1.0,
+                   help="seconds between the page's polls of a live run (default 1)")
+    d.add_argument("--stop-after", type=float, metavar="SECONDS",
+                   help="stop serving by itself after this many seconds")
+    d.add_argument("--open", action="store_true", help="open the page in a web browser")
+    d.set_defaults(func=_cmd_dashboard)
     return p
 
 
@@ -156,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * args.verbose
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except ConfigError as e:
         print(f"asktell: configuration error: {e}", file=sys.stderr)
         return 2

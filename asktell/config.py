@@ -3,7 +3,8 @@
 A configuration has these sections (``[optimiser]`` and one of ``[problem]`` or ``[reward]`` are
 required)::
 
-    [run]          out (directory), progress, log_every, plot
+    [run]          out (directory), progress, log_every, plot, checkpoint_every,
+                   checkpoint_seconds, commit_seconds
     [problem]      name = a registered problem, or callable = "module:function" (+ path);
                    other keys are passed to the problem's factory
     [reward]       instead of [problem] and [evaluator]: name = a registered reward, which
@@ -17,8 +18,10 @@ required)::
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,7 +37,10 @@ from .stopping import StoppingRules
 __all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
 
 SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
-RUN_KEYS = {"out": str, "progress": bool, "log_every": int, "plot": bool}
+RUN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "out": str, "progress": bool, "log_every": int, "plot": bool, "checkpoint_every": int,
+    "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
+}
 EVALUATORS = ("sequential", "parallel")
 
 
@@ -56,14 +62,20 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: {key}: {message}")
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, source: str, key: str) -> Any:
+    """A TOML value; a bare word (``name=xnes``) is taken as a string, anything that looks like
+    a number, list, table or quoted string must parse."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    except tomllib.TOMLDecodeError as e:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-.:/]*", text):
+            return text
+        raise ConfigError(source, key, f"not a valid value: {text!r} ({e}); write numbers as "
+                          "1.5, lists as [1, 2], strings as \"text\"") from None
 
 
-def apply_overrides(config: dict[str, Any], overrides: Iterable[str], source: str) -> dict:
+def apply_overrides(config: dict[str, Any], overrides: Iterable[str],
+                    source: str) -> dict[str, Any]:
     """Apply ``section.key=value`` overrides (values parsed as TOML, else taken as strings).
 
     Parameters
@@ -93,7 +105,7 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str], source: st
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(source, key, f"{p!r} is not a table")
-        node[parts[-1]] = _parse_value(text.strip())
+        node[parts[-1]] = _parse_value(text.strip(), source, ".".join(parts))
     return config
 
 
@@ -139,7 +151,8 @@ def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], wh
         raise ConfigError(source, key, f"expected {what}, got {value!r} ({type(value).__name__})")
 
 
-def _check_kwargs(source: str, section: str, factory: Callable[..., Any], kwargs: dict) -> None:
+def _check_kwargs(source: str, section: str, factory: Callable[..., Any],
+                  kwargs: dict[str, Any]) -> None:
     try:
         sig = inspect.signature(factory)
     except (TypeError, ValueError):
@@ -189,7 +202,13 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     for k, v in run.items():
         if k not in RUN_KEYS:
             raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
-        _expect(source, f"run.{k}", v, RUN_KEYS[k], RUN_KEYS[k].__name__)
+        kind = RUN_KEYS[k]
+        _expect(source, f"run.{k}", v, kind,
+                "a number" if isinstance(kind, tuple) else kind.__name__)
+        if k in ("checkpoint_every", "log_every") and v < (1 if k == "checkpoint_every" else 0):
+            raise ConfigError(source, f"run.{k}", f"expected a positive integer, got {v!r}")
+        if isinstance(kind, tuple) and not 0 <= v < float("inf"):
+            raise ConfigError(source, f"run.{k}", f"expected a non-negative number, got {v!r}")
 
     try:
         StoppingRules.from_dict(config.get("stop", {}))
@@ -270,25 +289,36 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     return config
 
 
-def build_problem(config: dict[str, Any]) -> Callable[[Any], Any]:
+def build_problem(config: dict[str, Any], source: str = "<config>") -> Callable[[Any], Any]:
     """The objective named by ``[problem]``."""
     from .plugins import registry
 
     prob = dict(config["problem"])
     if "name" in prob:
-        return registry().get("problem", prob.pop("name"))(**prob)
+        factory = registry().get("problem", prob.pop("name"))
+        problem: Callable[[Any], Any] = _construct(factory, prob, source, "problem")
+        return problem
     target = prob.pop("callable")
     path = prob.pop("path", None)
     if path and path not in sys.path:
         sys.path.insert(0, path)
     module, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module)
+    try:
+        obj: Any = importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(source, "problem.callable",
+                          f"cannot import module {module!r}: {e}") from None
     for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj(**prob) if prob else obj
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(source, "problem.callable",
+                              f"module {module!r} has no attribute {attr!r}") from None
+    made: Callable[[Any], Any] = _construct(obj, prob, source, "problem") if prob else obj
+    return made
 
 
-def build_optimiser(config: dict[str, Any]) -> Any:
+def build_optimiser(config: dict[str, Any], source: str = "<config>") -> Any:
     """The optimiser named by ``[optimiser]`` with ``[boundaries]``."""
     from .boundaries import RectangularBoundaries
     from .plugins import registry
@@ -297,26 +327,45 @@ def build_optimiser(config: dict[str, Any]) -> Any:
     name = kwargs.pop("name")
     if "boundaries" in config:
         b = config["boundaries"]
-        kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
-    return registry().get("optimiser", name)(**kwargs)
+        try:
+            kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
+        except (TypeError, ValueError) as e:
+            raise ConfigError(source, "boundaries", str(e)) from None
+    return _construct(registry().get("optimiser", name), kwargs,
+                      source, "optimiser")
 
 
-def build_scorer(config: dict[str, Any]) -> Any:
+def build_scorer(config: dict[str, Any], source: str = "<config>") -> Any:
     """What scores the asked batches: the ``[reward]`` (a batch callable), or the
     ``[evaluator]`` around the ``[problem]``."""
     if "reward" in config:
         from .plugins import registry
 
         kwargs = dict(config["reward"])
-        return registry().get("reward", kwargs.pop("name"))(**kwargs)
-    return build_evaluator(config, build_problem(config))
+        return _construct(registry().get("reward", kwargs.pop("name")), kwargs,
+                          source, "reward")
+    return build_evaluator(config, build_problem(config, source), source)
 
 
-def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any]) -> Any:
+def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any],
+                    source: str = "<config>") -> Any:
     """The evaluator named by ``[evaluator]`` around ``f``."""
     from .evaluators import ParallelEvaluator, SequentialEvaluator
 
     kwargs = dict(config.get("evaluator", {}))
     name = kwargs.pop("name", "sequential")
     cls = ParallelEvaluator if name == "parallel" else SequentialEvaluator
-    return cls(f, **kwargs)
+    return _construct(functools.partial(cls, f), kwargs, source,
+                      "evaluator")
+
+
+def _construct(factory: Callable[..., Any], kwargs: dict[str, Any], source: str,
+               section: str) -> Any:
+    """``factory(**kwargs)``, with a bad value reported as a ConfigError naming its key."""
+    try:
+        return factory(**kwargs)
+    except (TypeError, ValueError) as e:
+        msg = str(e)
+        key = next((k for k in sorted(kwargs, key=len, reverse=True)
+                    if re.match(rf"\W*{re.escape(k)}\b", msg)), None)
+        raise ConfigError(source, f"{section}.{key}" if key else section, msg) from None

@@ -186,7 +186,8 @@ class Evaluation(NDArrayOperatorsMixin, Sequence[Any]):
         list
         """
         if isinstance(self.values, np.ndarray):
-            return self.values.tolist()
+            out: list[Any] = self.values.tolist()
+            return out
         return list(self.values)
 
     def __repr__(self) -> str:

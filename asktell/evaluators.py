@@ -107,7 +107,8 @@ def _cache_key(x: Any) -> Hashable | None:
         hash(x)
     except TypeError:
         return None
-    return x
+    key: Hashable = x
+    return key
 
 
 class Evaluator(abc.ABC):
@@ -309,7 +310,7 @@ class Evaluator(abc.ABC):
         return EvaluationError(0, "TypeError", msg)
 
     @abc.abstractmethod
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
+    def _evaluate(self, items: Any) -> tuple[list[Any], list[RawError]]:
         """Score ``items``; return (raw values, [(index, error, traceback), ...])."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most evaluators hold nothing
@@ -399,10 +400,18 @@ class ParallelEvaluator(Evaluator):
         output: str = "scalar",
     ) -> None:
         super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
-        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+        if n_workers is not None and (isinstance(n_workers, bool)
+                                      or not isinstance(n_workers, int) or n_workers < 1):
             raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
-        if not isinstance(chunks_per_worker, int) or chunks_per_worker < 1:
+        if isinstance(chunks_per_worker, bool) or not isinstance(chunks_per_worker, int) \
+                or chunks_per_worker < 1:
             raise ValueError(f"chunks_per_worker must be a positive int, got {chunks_per_worker}")
+        if not isinstance(backend, str) or backend not in _known_backends():
+            raise ValueError(f"backend must be one of {sorted(_known_backends())}, got "
+                             f"{backend!r}")
+        if blas_threads is not None and (isinstance(blas_threads, bool)
+                                         or not isinstance(blas_threads, int) or blas_threads < 1):
+            raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}")
         if backend == "ray":
             try:
                 from ray.util.joblib import register_ray
@@ -420,7 +429,7 @@ class ParallelEvaluator(Evaluator):
                 ) from e
             if n_workers is None:
                 client = distributed.get_client()
-                n_workers = max(1, sum(client.nthreads().values()))
+                n_workers = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
         self.backend = backend
         self.n_workers = int(n_workers or os.cpu_count() or 1)
         self.chunks_per_worker = chunks_per_worker
@@ -546,6 +555,13 @@ class ParallelEvaluator(Evaluator):
 _IDLE_TIMEOUT = 120
 
 
+def _known_backends() -> set[str]:
+    """joblib's registered backends, and the external ones joblib registers on first use."""
+    from joblib.parallel import BACKENDS
+
+    return set(BACKENDS) | {"dask", "ray"}
+
+
 def _raise_if_unloadable(e: BaseException, f: Callable[..., Any]) -> None:
     """A task that workers cannot unpickle is a usage error, not a dying worker."""
     if "un-serialize" in str(e) or "unpickl" in str(e).lower():
@@ -609,6 +625,8 @@ class BatchEvaluator(Evaluator):
         output: str = "scalar",
     ) -> None:
         super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError(f"max_batch must be a positive int, got {max_batch!r}")
         try:
             import torch
         except ImportError as e:

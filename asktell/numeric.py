@@ -102,7 +102,7 @@ class NumericOptimiser(Optimiser):
     def settings(self) -> dict[str, Any]:
         """See :meth:`asktell.AskTell.settings`: adds ``n_parameters`` and ``boundaries``."""
         b = self._boundaries
-        bounds = None
+        bounds: list[Any] | str | None = None
         if isinstance(b, RectangularBoundaries):
             bounds = [b.lower.tolist(), b.upper.tolist()]
         elif b is not None:

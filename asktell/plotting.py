@@ -10,9 +10,13 @@ from .store import RunStore
 
 __all__ = ["plot_convergence"]
 
+_BASE_COLUMNS = frozenset({"iteration", "n", "n_failed", "batch_best", "best", "elapsed",
+                           "t_ask", "t_eval", "t_tell"})
+
 
 def plot_convergence(run_dir: str | Path, path: str | Path) -> Path:
-    """Plot the best value so far and each batch's best against evaluations.
+    """Plot the best value so far and each batch's best against evaluations, and below it
+    every per-batch extra the method recorded (restart index, KL, training loss), one panel each.
 
     Parameters
     ----------
@@ -42,17 +46,25 @@ def plot_convergence(run_dir: str | Path, path: str | Path) -> Path:
         tr = store.trace()
         meta = store.meta()
     evals = np.cumsum(tr["n"])
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    extras = [k for k in tr if k not in _BASE_COLUMNS and np.isfinite(tr[k]).any()]
+    fig, axes = plt.subplots(1 + len(extras), 1, figsize=(6, 4 + 1.6 * len(extras)), dpi=120,
+                             sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [2.5] + [1] * len(extras)})
+    ax = axes[0, 0]
     ax.plot(evals, tr["batch_best"], ".", ms=3, alpha=0.4, label="best in batch")
     ax.plot(evals, tr["best"], "-", lw=1.5, label="best so far")
     finite = np.concatenate([tr["best"], tr["batch_best"]])
     finite = finite[np.isfinite(finite)]
     if finite.size and np.all(finite > 0) and finite.max() / finite.min() > 100:
         ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
     ax.set_ylabel("objective")
     ax.set_title(f"{meta.get('optimiser', 'run')}: {Path(run_dir).name}")
     ax.legend()
+    # the method's per-batch extras (restart index, KL, training loss), one panel each
+    for k, name in enumerate(extras, start=1):
+        axes[k, 0].plot(evals, tr[name], "-", lw=1)
+        axes[k, 0].set_ylabel(name, fontsize=8)
+    axes[-1, 0].set_xlabel("evaluations")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

@@ -221,7 +221,7 @@ class AskTell(abc.ABC):
         self._direction = Direction.parse(direction)
         self._sign = self._direction.sign
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
+            seed = int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
         elif isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         elif seed < 0:

@@ -62,13 +62,14 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool, problem: Any) -> RunResu
     return result
 
 
-def _build(cfg: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """The method, what scores its batches, and the problem (None for a reward)."""
-    optimiser = build_optimiser(cfg)
+def _build(cfg: dict[str, Any], source: str) -> tuple[Any, Any, Any]:
+    """The method, what scores its batches, and the problem (None for a reward); a bad value
+    is a ConfigError naming ``source`` and the key."""
+    optimiser = build_optimiser(cfg, source)
     if "reward" in cfg:
-        return optimiser, build_scorer(cfg), None
-    problem = build_problem(cfg)
-    return optimiser, build_evaluator(cfg, problem), problem
+        return optimiser, build_scorer(cfg, source), None
+    problem = build_problem(cfg, source)
+    return optimiser, build_evaluator(cfg, problem, source), problem
 
 
 def run(
@@ -107,7 +108,7 @@ def run(
     if out is None:
         out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
-    optimiser, evaluator, problem = _build(cfg)
+    optimiser, evaluator, problem = _build(cfg, source)
     store = RunStore.create(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
@@ -159,7 +160,7 @@ def resume(
                               "only stop.* settings can change when resuming")
     cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
     store.close()
-    optimiser, evaluator, problem = _build(cfg)
+    optimiser, evaluator, problem = _build(cfg, str(run_dir))
     run_cfg = cfg.get("run", {})
     try:
         ctl = Controller.resume(
@@ -178,7 +179,8 @@ def resume(
 
 
 def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
-    return {k: run_cfg[k] for k in ("checkpoint_every", "checkpoint_seconds") if k in run_cfg}
+    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds")
+    return {k: run_cfg[k] for k in keys if k in run_cfg}
 
 
 def _jsonable(x: Any) -> Any:

@@ -197,7 +197,8 @@ def dumps(obj: Any) -> str:
         for k in obj:
             if not isinstance(k, str):
                 raise TypeError(f"dict keys must be strings, got {type(k).__name__}")
-    return _fast_encode(obj)
+    text: str = _fast_encode(obj)
+    return text
 
 
 def loads(text: str | bytes) -> Any:

@@ -161,7 +161,7 @@ def _load(data: str | bytes | None) -> Any:
 
 
 def _errors(text: str) -> list[dict[str, Any]]:
-    errs = json.loads(text)
+    errs: list[dict[str, Any]] = json.loads(text)
     for e in errs:  # schema 1 kept "error" only
         if "type" not in e:
             t, _, m = str(e.get("error", "")).partition(": ")
@@ -501,7 +501,7 @@ class RunStore:
         return {"iterations": int(it), "evaluations": int(n), "failures": int(nf)}
 
     def __len__(self) -> int:
-        return self._con.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        return int(self._con.execute("SELECT COUNT(*) FROM batches").fetchone()[0])
 
     def batches(self, after: int = 0) -> Iterator[Batch]:
         """The stored batches with ``iteration > after``, in order.

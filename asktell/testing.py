@@ -77,7 +77,8 @@ def _walk_floats(obj: Any, path: str = "$") -> list[str]:
     return bad
 
 
-def _expect_raises(exc: type[BaseException] | tuple, fn: Callable[[], Any], what: str) -> None:
+def _expect_raises(exc: type[BaseException] | tuple[type[BaseException], ...],
+                   fn: Callable[[], Any], what: str) -> None:
     try:
         fn()
     except exc:
@@ -121,11 +122,11 @@ def _check_protocol(
     good = results(opt, batch)
     for bad_len in sorted({max(0, n - 1), n + 1}):
         told = list(good[:bad_len]) + [good[0]] * (bad_len - n)
-        _expect_raises(ValueError, lambda t=told: opt.tell(t),
+        _expect_raises(ValueError, lambda t=told: opt.tell(t),  # type: ignore[misc]
                        f"tell() with {bad_len} results for {n} candidates")
         assert _state(opt) == pending, "a rejected tell() (wrong length) changed the state"
     for bad in bad_results(n, good):
-        _expect_raises((TypeError, ValueError), lambda b=bad: opt.tell(b),
+        _expect_raises((TypeError, ValueError), lambda b=bad: opt.tell(b),  # type: ignore[misc]
                        f"tell({bad!r:.40}) (wrong type)")
         assert _state(opt) == pending, f"a rejected tell({bad!r:.40}) changed the state"
 
@@ -136,10 +137,10 @@ def _check_protocol(
     opt.tell(vals)
     assert opt.failures == n_fail, f"expected {n_fail} failures counted, got {opt.failures}"
     assert opt.evaluations == n, f"evaluations should be {n}, got {opt.evaluations}"
-    told = opt.last_told
-    assert told is not None and told.n_failed == n_fail and told.values.shape == (n,), (
+    record = opt.last_told
+    assert record is not None and record.n_failed == n_fail and record.values.shape == (n,), (
         "last_told must record one value per candidate and the batch's failures")
-    assert np.isnan(told.values[:n_fail]).all(), "failures must be recorded as NaN"
+    assert np.isnan(record.values[:n_fail]).all(), "failures must be recorded as NaN"
     leaks = _walk_floats(opt.state_dict()["method"])
     assert not leaks, f"NaN leaked into the method's state at {leaks}"
     # a batch made of failures only

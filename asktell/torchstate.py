@@ -102,7 +102,8 @@ def _torch(x: Any, dev: torch.device) -> Any:
 
 def optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
     """An optimiser's ``state_dict`` as plain data (tensors marked ``{"__tensor__": array}``)."""
-    return _plain(opt.state_dict())
+    state: dict[str, Any] = _plain(opt.state_dict())
+    return state
 
 
 def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:

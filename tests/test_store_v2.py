@@ -174,3 +174,22 @@ def test_failed_items_keep_their_errors_from_a_reward_record(tmp_path):
     assert all(e["type"] and e["message"] for e in errors)
     failed = {(b.iteration, i) for b in batches for i in np.flatnonzero(np.isnan(b.values))}
     assert failed == {(b.iteration, e["index"]) for b in batches for e in b.errors}
+
+
+def test_show_plots_the_extras(tmp_path):
+    pytest.importorskip("matplotlib")
+    from asktell.plotting import plot_convergence
+
+    store = RunStore.create(tmp_path / "run", {})
+    opt = asktell.create("xnes", x0=[2.0, 2.0], sigma0=0.5, seed=1, restarts="ipop",
+                         max_restarts=1)
+    Controller(opt, SequentialEvaluator(sphere), stop={"max_iterations": 30}, store=store,
+               progress=False).run()
+    store.close()
+    import matplotlib.pyplot as plt
+
+    before = len(plt.get_fignums())
+    out = plot_convergence(tmp_path / "run", tmp_path / "c.png")
+    assert out.stat().st_size > 1000 and len(plt.get_fignums()) == before
+    img = plt.imread(out)
+    assert img.shape[0] > 600, "a second panel for the restart column"
