@@ -50,6 +50,11 @@ GOALS = {"validity_reward": 0.80, "novelty_reward": 0.75, "unique@1k": 0.95,
          "intdiv_gap": 0.03, "truncated": 0.01}
 #: Seconds a run keeps free before ``--time-limit`` for its final metrics.
 FINAL_RESERVE_S = 30.0
+#: Generator labels: (registered optimiser, ``attention`` placement). "sa-organ" is asktell's
+#: default SA-ORGAN (attention after the generator's LSTM); "sa-organ-d" has it after the
+#: discriminator's convolutions, as the SA-ORGAN paper's §3.4 describes; "sa-organ-both" both.
+VARIANTS = {"organ": ("organ", "none"), "sa-organ": ("sa-organ", "generator"),
+            "sa-organ-d": ("sa-organ", "discriminator"), "sa-organ-both": ("sa-organ", "both")}
 #: With ``--checkpoint-dir``, a run saves its state every this many epochs (and at its end).
 CHECKPOINT_EVERY = 10
 
@@ -110,7 +115,9 @@ def pretrain_one(job: tuple[str, int, str, dict[str, Any], Path | None]) -> dict
 
     train = qm9_5k()
     t0 = time.perf_counter()
-    gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
+    name, placement = VARIANTS[kind]
+    gen = asktell.get("optimiser", name)(train, seed=seed, device=device, attention=placement,
+                                         **options)
     gen.pretrain()
     state = gen.state_dict()
     out = {"kind": kind, "seed": seed, "pretrain_s": time.perf_counter() - t0,
@@ -139,7 +146,9 @@ def train_one(job: tuple[str, int, str, int, str, dict[str, Any], dict[str, Any]
         reward = asktell.get("reward", "novelty")(training_smiles=train, already_canonical=True)
     else:
         reward = asktell.get("reward", rname)()
-    gen = asktell.get("optimiser", kind)(train, seed=seed, device=device, **options)
+    name, placement = VARIANTS[kind]
+    gen = asktell.get("optimiser", name)(train, seed=seed, device=device, attention=placement,
+                                         **options)
     saved = _load(path)
     gen.load_state_dict(state if saved is None else saved["state"])
     before = 0.0 if saved is None else saved["seconds"]  # training time of earlier sessions
@@ -207,7 +216,18 @@ def main() -> None:
     ap.add_argument("--pretrain-epochs", type=int, default=None, help="override (smoke tests)")
     ap.add_argument("--hidden", type=int, default=None, help="override the LSTM width")
     ap.add_argument("--generators", nargs="+", default=["organ", "sa-organ"],
-                    choices=["organ", "sa-organ"])
+                    choices=list(VARIANTS),
+                    help="sa-organ: attention after the generator's LSTM (asktell's default); "
+                         "sa-organ-d: after the discriminator's convolutions (the paper's "
+                         "text); sa-organ-both: both")
+    ap.add_argument("--preset", default="default", choices=["default", "paper"],
+                    help="ORGAN's settings to start from (paper: h32, 240 MLE epochs, ORGAN's "
+                         "discriminator, no KL, no baseline)")
+    ap.add_argument("--d-pretrain-rounds", type=int, default=None,
+                    help="override the discriminator's pretraining rounds (paper: 50)")
+    ap.add_argument("--d-samples", type=int, default=None,
+                    help="override the fresh samples per discriminator epoch (paper: as many as "
+                         "training molecules)")
     ap.add_argument("--rewards", nargs="+", default=["validity", "novelty"],
                     choices=["validity", "novelty"])
     ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
@@ -220,7 +240,10 @@ def main() -> None:
     ap.add_argument("--out", default=NAME, help="results name (default organ_qm9)")
     args = ap.parse_args()
     options = {k: v for k, v in (("pretrain_epochs", args.pretrain_epochs),
-                                 ("hidden_dim", args.hidden)) if v is not None}
+                                 ("hidden_dim", args.hidden),
+                                 ("d_pretrain_rounds", args.d_pretrain_rounds),
+                                 ("d_samples", args.d_samples)) if v is not None}
+    options["preset"] = args.preset
     t0 = time.perf_counter()
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     ckpt = None if args.checkpoint_dir is None else Path(args.checkpoint_dir)
@@ -306,6 +329,10 @@ def report(args: argparse.Namespace, pre: dict[tuple[str, int], dict[str, Any]],
                   text, "ORGAN and SA-ORGAN on QM9 5k")
 
 
+LABELS = {"organ": "ORGAN", "sa-organ": "SA-ORGAN (attention in G)",
+          "sa-organ-d": "SA-ORGAN (attention in D)", "sa-organ-both": "SA-ORGAN (G and D)"}
+
+
 def _plot(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     """Mean reward per epoch ± sd over seeds, ORGAN beside SA-ORGAN, one panel per reward."""
     try:
@@ -318,13 +345,14 @@ def _plot(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     fig, axes = plt.subplots(1, len(args.rewards), figsize=(5 * len(args.rewards), 3.8),
                              squeeze=False)
     for ax, rname in zip(axes[0], args.rewards):
-        for kind, colour in (("organ", "tab:blue"), ("sa-organ", "tab:red")):
+        for kind, colour in (("organ", "tab:blue"), ("sa-organ", "tab:red"),
+                             ("sa-organ-d", "tab:green"), ("sa-organ-both", "tab:purple")):
             s = summary.get(f"{kind}/{rname}")
             if s is None:
                 continue
             m, sd = np.array(s["curve_mean"]), np.array(s["curve_sd"])
             x = np.arange(1, len(m) + 1)
-            ax.plot(x, m, color=colour, label=kind.upper())
+            ax.plot(x, m, color=colour, label=LABELS[kind])
             ax.fill_between(x, m - sd, m + sd, color=colour, alpha=0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"mean {rname} reward")

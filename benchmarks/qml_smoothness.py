@@ -1,4 +1,5 @@
-"""Smoothness of KRR predictions along a displaced atom: the paper's Fig. 2.
+"""Smoothness of KRR predictions along a displaced hydrogen, models trained on QM9: asktell's
+variant of the paper's Fig. 2 (the figure as published is ``qml_displacement.py``).
 
 What is measured
     One atom of a test molecule is moved along a straight line in 0.005 Å steps; the energy

@@ -26,11 +26,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import InvertibleNetwork
     from .permutation import FixedPermutation
     from .priors import BoxUniform, DiagNormal, make_prior
-    from .simulators import SIR, SLCP, GaussianIID, GaussianMean, Simulator, TwoMoons, simulator
-    from .summary import DeepSetSummary, IdentitySummary, LSTMSummary, make_summary
+    from .simulators import (
+        SIR,
+        SLCP,
+        GaussianIID,
+        GaussianMean,
+        Ricker,
+        Simulator,
+        TwoMoons,
+        simulator,
+    )
+    from .summary import (
+        ConvSummary,
+        DeepSetSummary,
+        IdentitySummary,
+        LSTMSummary,
+        make_summary,
+    )
 
 __all__ = [
     "CINN",
+    "ConvSummary",
     "SIR",
     "SLCP",
     "ActNorm",
@@ -44,6 +60,7 @@ __all__ = [
     "IdentitySummary",
     "InvertibleNetwork",
     "LSTMSummary",
+    "Ricker",
     "Simulator",
     "TwoMoons",
     "make_prior",
@@ -56,9 +73,10 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "InvertibleNetwork": ".network", "FixedPermutation": ".permutation",
     "BoxUniform": ".priors", "DiagNormal": ".priors", "make_prior": ".priors",
     **{name: ".simulators" for name in (
-        "SIR", "SLCP", "GaussianIID", "GaussianMean", "Simulator", "TwoMoons", "simulator")},
+        "SIR", "SLCP", "GaussianIID", "GaussianMean", "Ricker", "Simulator", "TwoMoons",
+        "simulator")},
     **{name: ".summary" for name in (
-        "DeepSetSummary", "IdentitySummary", "LSTMSummary", "make_summary")},
+        "ConvSummary", "DeepSetSummary", "IdentitySummary", "LSTMSummary", "make_summary")},
 })
 
 _TORCH = ("torch",)
@@ -81,6 +99,7 @@ def asktell_add_simulators(registry: FamilyRegistry) -> None:
         ("slcp", "SLCP", "simple likelihood, complex posterior (sbibm)"),
         ("sir", "SIR", "a stochastic SIR epidemic observed as a time series"),
         ("gaussian-iid", "GaussianIID", "normal observations, a variable number per data set"),
+        ("ricker", "Ricker", "stochastic Ricker population dynamics, Poisson counts (Wood 2010)"),
     ):
         registry.add(name, f"asktell_cinn.simulators:{cls}", summary=summary)
 
@@ -94,3 +113,5 @@ def asktell_add_summaries(registry: FamilyRegistry) -> None:
                  summary="permutation-invariant pooling over iid rows (Zaheer et al. 2017)")
     registry.add("lstm", "asktell_cinn.summary:lstm_summary", requires=_TORCH,
                  summary="an LSTM over a time series (Hochreiter & Schmidhuber 1997)")
+    registry.add("conv1d", "asktell_cinn.summary:conv1d_summary", requires=_TORCH,
+                 summary="a 1-D convolutional network over a time series, masked padding")

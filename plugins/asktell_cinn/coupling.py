@@ -63,6 +63,17 @@ class _Subnet(nn.Module):
         return self.mlp(h) + self.skip(h)
 
 
+class _Pair(nn.Module):
+    """Two separate subnetworks s and t; their outputs side by side, as one (s, t) network's."""
+
+    def __init__(self, s: nn.Module, t: nn.Module) -> None:
+        super().__init__()
+        self.s, self.t = s, t
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.s(h), self.t(h)), dim=-1)
+
+
 class ConditionalAffineCoupling(nn.Module):
     """One conditional affine coupling block (Radev et al. 2020, eqs. 9-12).
 
@@ -73,6 +84,15 @@ class ConditionalAffineCoupling(nn.Module):
     ``log|det J| = Σ s1 + Σ s2``. The scales are soft-clamped (:func:`soft_clamp`) and the last
     layer of each subnetwork (an MLP plus a linear skip path) is zero, so a fresh block is the
     identity.
+
+    Two parametrisations of the four functions (``subnets``):
+
+    * ``2`` (the default, as FrEIA's ``GLOWCouplingBlock`` and BayesFlow's later code): one
+      subnetwork per half computes (s1, t1) jointly, another (s2, t2); s and t share hidden
+      layers;
+    * ``4`` (the paper's form, eqs. 9-12: "s1, t1, s2, t2 ... arbitrarily complex mappings"
+      each represented by its own network): four separate subnetworks, each with the same
+      width and depth, twice the parameters and twice the hidden-layer work.
 
     Parameters
     ----------
@@ -86,6 +106,8 @@ class ConditionalAffineCoupling(nn.Module):
         Hidden layers per subnetwork.
     clamp : float
         Soft-clamp bound α of the log-scales.
+    subnets : {2, 4}
+        Two subnetworks that each output (s, t), or four, one per function (the paper's form).
 
     Examples
     --------
@@ -97,7 +119,8 @@ class ConditionalAffineCoupling(nn.Module):
     """
 
     def __init__(
-        self, dim: int, cond_dim: int, hidden: int = 128, n_layers: int = 2, clamp: float = 1.9
+        self, dim: int, cond_dim: int, hidden: int = 128, n_layers: int = 2, clamp: float = 1.9,
+        subnets: int = 2,
     ) -> None:
         super().__init__()
         if dim < 2:
@@ -105,10 +128,19 @@ class ConditionalAffineCoupling(nn.Module):
         if clamp <= 0:
             raise ValueError(f"clamp must be positive, got {clamp}")
         self.dim, self.cond_dim, self.clamp = int(dim), int(cond_dim), float(clamp)
+        if subnets not in (2, 4):
+            raise ValueError(f"subnets must be 2 or 4, got {subnets!r}")
+        self.subnets = int(subnets)
         self.d1 = dim // 2
         self.d2 = dim - self.d1
-        self.net1 = _Subnet(self.d2 + cond_dim, 2 * self.d1, hidden, n_layers)
-        self.net2 = _Subnet(self.d1 + cond_dim, 2 * self.d2, hidden, n_layers)
+        if subnets == 2:
+            self.net1 = _Subnet(self.d2 + cond_dim, 2 * self.d1, hidden, n_layers)
+            self.net2 = _Subnet(self.d1 + cond_dim, 2 * self.d2, hidden, n_layers)
+        else:
+            self.net1 = _Pair(_Subnet(self.d2 + cond_dim, self.d1, hidden, n_layers),
+                              _Subnet(self.d2 + cond_dim, self.d1, hidden, n_layers))
+            self.net2 = _Pair(_Subnet(self.d1 + cond_dim, self.d2, hidden, n_layers),
+                              _Subnet(self.d1 + cond_dim, self.d2, hidden, n_layers))
 
     def _st(self, net: nn.Module, h: torch.Tensor, c: torch.Tensor | None) -> tuple:
         out = net(h if c is None or self.cond_dim == 0 else torch.cat((h, c), dim=-1))

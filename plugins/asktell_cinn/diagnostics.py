@@ -20,11 +20,14 @@ the prior passes SBC exactly, so SBC alone cannot tell it from a good posterior.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import stats
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Diagnostics", "c2st", "contraction", "coverage", "diagnose", "ecdf_band", "nrmse",
            "passes", "r2", "sbc_ranks", "sbc_test", "z_scores"]
@@ -272,9 +275,19 @@ def diagnose(
     Returns
     -------
     Diagnostics
+
+    Notes
+    -----
+    After rounds drawn from a truncated prior (``truncate=True``), the estimator is trained for
+    data sets near ``x_obs`` only (Deistler et al. 2022): SBC over the whole prior then tests it
+    where it was not trained, and a failure there says nothing about its posterior at
+    ``x_obs``. A warning is logged in that case.
     """
     import time
 
+    if getattr(estimator, "_truncation", None) is not None:
+        log.warning("the estimator was trained on truncated-prior rounds: it is valid near x_obs "
+                    "only, and SBC over the whole prior is not a check of it")
     rng = np.random.default_rng(seed)
     theta = simulator.prior.sample(n_sets, rng)
     xs = simulator.simulate(theta, rng)

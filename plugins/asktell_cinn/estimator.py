@@ -67,8 +67,8 @@ class CINN(Estimator):
         θ per ``ask``.
     summary : str
         Summary network, by its name in the registry's ``summary`` family: ``"identity"`` (the
-        flattened data), ``"deepset"`` (iid rows, any number of them), ``"lstm"`` (time steps),
-        or one another plugin registered.
+        flattened data), ``"deepset"`` (iid rows, any number of them), ``"lstm"`` or
+        ``"conv1d"`` (time steps), or one another plugin registered.
     summary_dim, summary_hidden : int
         Summary size and width (deepset, lstm).
     n_blocks, hidden, n_layers, clamp : int, int, int, float
@@ -76,6 +76,9 @@ class CINN(Estimator):
     conditional_affine : bool
         Begin the flow with a data-dependent affine layer
         (:class:`~asktell_cinn.conditional_affine.ConditionalAffine`; not in BayesFlow).
+    subnets : {2, 4}
+        Subnetworks per coupling block: two, each giving (s, t), or the paper's four
+        (s1, t1, s2, t2) (:class:`~asktell_cinn.coupling.ConditionalAffineCoupling`).
     lr, train_batch_size, max_epochs, patience, grad_clip : float, int, int, int, float
         Adam learning rate (cosine decay over ``max_epochs``), minibatch size, epochs per
         ``tell`` at most, early-stopping patience (epochs), gradient-norm bound.
@@ -143,6 +146,7 @@ class CINN(Estimator):
         n_layers: int = 2,
         clamp: float = 1.9,
         conditional_affine: bool = True,
+        subnets: int = 2,
         lr: float = 1e-3,
         warm_lr: float | None = None,
         warm_max_epochs: int | None = None,
@@ -181,6 +185,8 @@ class CINN(Estimator):
                 raise ValueError(f"{key} must be a positive integer, got {val!r}")
         if not 0.0 <= validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        if subnets not in (2, 4):
+            raise ValueError(f"subnets must be 2 or 4, got {subnets!r}")
         if truncate and x_obs is None:
             raise ValueError("truncate=True needs x_obs, the observed data set")
         self.summary_kind = summary
@@ -188,6 +194,7 @@ class CINN(Estimator):
             summary_dim=int(summary_dim), summary_hidden=int(summary_hidden),
             n_blocks=int(n_blocks), hidden=int(hidden), n_layers=int(n_layers),
             clamp=float(clamp), conditional_affine=bool(conditional_affine),
+            subnets=int(subnets),
         )
         self.batch_size = int(batch_size)
         self.lr = float(lr)
@@ -351,7 +358,8 @@ class CINN(Estimator):
             flow = InvertibleNetwork(self.prior.dim, summary.out_dim, n_blocks=o["n_blocks"],
                                      hidden=o["hidden"], n_layers=o["n_layers"],
                                      clamp=o["clamp"], seed=a["perm_seed"],
-                                     conditional_affine=o["conditional_affine"])
+                                     conditional_affine=o["conditional_affine"],
+                                     subnets=o["subnets"])
         return _Amortizer(summary, flow).to(self.device)
 
     def _tensors(self, theta: np.ndarray | None, x: np.ndarray, lengths: np.ndarray) -> tuple:

@@ -40,6 +40,9 @@ class InvertibleNetwork(nn.Module):
     conditional_affine : bool
         Start the chain with a :class:`~asktell_cinn.conditional_affine.ConditionalAffine`
         layer (a data-dependent location and scale; an addition to BayesFlow's design).
+    subnets : {2, 4}
+        Subnetworks per coupling block: two that each output (s, t), or the paper's four
+        (s1, t1, s2, t2); see :class:`~asktell_cinn.coupling.ConditionalAffineCoupling`.
 
     Examples
     --------
@@ -61,6 +64,7 @@ class InvertibleNetwork(nn.Module):
         clamp: float = 1.9,
         seed: int = 0,
         conditional_affine: bool = True,
+        subnets: int = 2,
     ) -> None:
         super().__init__()
         if n_blocks < 1:
@@ -71,7 +75,8 @@ class InvertibleNetwork(nn.Module):
             layers.append(ConditionalAffine(dim, cond_dim, hidden, n_layers))
         for k in range(n_blocks):
             layers.append(ActNorm(dim))
-            layers.append(ConditionalAffineCoupling(dim, cond_dim, hidden, n_layers, clamp))
+            layers.append(ConditionalAffineCoupling(dim, cond_dim, hidden, n_layers, clamp,
+                                                    subnets=subnets))
             layers.append(FixedPermutation(dim, seed=seed * 1000 + k))
         self.layers = nn.ModuleList(layers)
 

@@ -11,6 +11,8 @@ Data sets are arrays of shape (m, features): m iid observations or time steps.
 * :class:`TwoMoons`, :class:`SLCP`: sbibm tasks (Lueckmann et al. 2021, "Benchmarking
   simulation-based inference", AISTATS, arXiv:2101.04653).
 * :class:`SIR`: a stochastic (chain-binomial) SIR epidemic observed as a time series.
+* :class:`Ricker`: the stochastic Ricker population model with Poisson counts (Wood 2010), a
+  population-dynamics time series of the kind Radev et al. (2020) apply BayesFlow to.
 * :class:`GaussianIID`: normal observations with unknown mean and scale, a variable number of
   them per data set (for the DeepSet summary).
 """
@@ -23,7 +25,8 @@ import numpy as np
 
 from .priors import BoxUniform, DiagNormal, Prior
 
-__all__ = ["SIR", "SLCP", "GaussianIID", "GaussianMean", "Simulator", "TwoMoons", "simulator"]
+__all__ = ["SIR", "SLCP", "GaussianIID", "GaussianMean", "Ricker", "Simulator", "TwoMoons",
+           "simulator"]
 
 
 class Simulator:
@@ -238,6 +241,46 @@ class SIR(Simulator):
         return np.stack(out, axis=1)[..., None]
 
 
+class Ricker(Simulator):
+    """The stochastic Ricker population model, observed through Poisson counts.
+
+    Wood, S. N. (2010). Statistical inference for noisy nonlinear ecological dynamic systems.
+    *Nature* 466, 1102-1104. doi:10.1038/nature09319:
+    N_{t+1} = r·N_t·exp(−N_t + e_t), e_t ~ N(0, σ²), y_t ~ Poisson(φ·N_t), t = 1 ... T, N_0 = 1.
+    θ = (log r, σ, φ) with a uniform prior on [3, 5] × [0.05, 0.6] × [4, 15] (Wood's values
+    log r = 3.8, σ = 0.3, φ = 10 inside it); ``burn_in`` unobserved steps come first. The data
+    set is the count series y_1 ... y_T, shape (T, 1).
+
+    Examples
+    --------
+    >>> Ricker()(np.array([3.8, 0.3, 10.0])).shape
+    (50, 1)
+    """
+
+    name = "ricker"
+
+    def __init__(self, steps: int = 50, burn_in: int = 50, seed: int = 0) -> None:
+        super().__init__(seed)
+        if steps < 1 or burn_in < 0:
+            raise ValueError(f"need steps >= 1 and burn_in >= 0, got {steps}, {burn_in}")
+        self.steps, self.burn_in = int(steps), int(burn_in)
+        self.prior = BoxUniform([3.0, 0.05, 4.0], [5.0, 0.6, 15.0])
+
+    def simulate(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """x (n, steps, 1): Poisson counts."""
+        theta = np.atleast_2d(theta)
+        n = theta.shape[0]
+        log_r, sigma, phi = theta[:, 0], theta[:, 1], theta[:, 2]
+        log_n = np.zeros(n)  # log N_0 = 0
+        out = np.empty((n, self.steps))
+        for t in range(self.burn_in + self.steps):
+            # log N_{t+1} = log r + log N_t − N_t + e_t (in logs: no overflow)
+            log_n = log_r + log_n - np.exp(log_n) + sigma * rng.standard_normal(n)
+            if t >= self.burn_in:
+                out[:, t - self.burn_in] = rng.poisson(phi * np.exp(log_n))
+        return out[..., None]
+
+
 class GaussianIID(Simulator):
     """Normal observations with unknown mean and scale, a variable number per data set.
 
@@ -279,8 +322,8 @@ def simulator(simulator: str = "gaussian-mean", **options: Any) -> Simulator:
     Parameters
     ----------
     simulator : str
-        ``gaussian-mean``, ``two-moons``, ``slcp``, ``sir``, ``gaussian-iid``, or a name another
-        plugin registered.
+        ``gaussian-mean``, ``two-moons``, ``slcp``, ``sir``, ``gaussian-iid``, ``ricker``, or a
+        name another plugin registered.
     **options
         Passed to the simulator's factory (``seed``, ...).
 

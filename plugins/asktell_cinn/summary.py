@@ -10,9 +10,11 @@ valid rows of each data set, ``lengths`` (n,), and returns (n, out_dim).
 * :class:`LSTMSummary`: a recurrent network over a time series (Hochreiter & Schmidhuber 1997,
   "Long short-term memory", Neural Computation 9(8), doi:10.1162/neco.1997.9.8.1735), as used
   for the time-series models of Radev et al. (2020).
+* :class:`ConvSummary`: a 1-D convolutional network over a time series, pooled over time; the
+  paper's summary networks include convolutional ones for time series.
 
-They are registered in the ``summary`` family (``identity``, ``deepset``, ``lstm``) through the
-factories below; :func:`make_summary` looks any registered name up, so a summary network another
+They are registered in the ``summary`` family (``identity``, ``deepset``, ``lstm``,
+``conv1d``) through the factories below; :func:`make_summary` looks any registered name up, so a summary network another
 plugin registers works by name (``CINN(summary="its-name")``).
 """
 
@@ -23,8 +25,9 @@ from torch import nn
 
 from asktell.plugins import PluginUnavailableError, UnknownNameError, registry
 
-__all__ = ["DeepSetSummary", "IdentitySummary", "LSTMSummary", "check_summary",
-           "deepset_summary", "identity_summary", "lstm_summary", "make_summary"]
+__all__ = ["ConvSummary", "DeepSetSummary", "IdentitySummary", "LSTMSummary", "check_summary",
+           "conv1d_summary", "deepset_summary", "identity_summary", "lstm_summary",
+           "make_summary"]
 
 
 def _mlp(n_in: int, hidden: int, n_out: int, n_layers: int = 2) -> nn.Sequential:
@@ -155,10 +158,77 @@ class LSTMSummary(nn.Module):
         return self.head(torch.cat((h[-1], logm), dim=-1))
 
 
+class ConvSummary(nn.Module):
+    """A 1-D convolutional summary of a (possibly variable-length) time series.
+
+    ``n_conv`` layers of ``Conv1d(kernel 5, padding 2) → ReLU`` (the second onwards with stride
+    2), then the mean and the maximum over each series' valid steps, and ``log m``, through an
+    MLP: h(x) = ρ([mean_t φ(x)_t, max_t φ(x)_t, log m]). Padded steps are zero at the input
+    and every layer's output is zeroed past each series' valid steps, so what the caller pads
+    with does not matter; both poolings skip the padded steps.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step.
+    out_dim : int
+        Summary size.
+    hidden : int
+        Channels of each convolution and width of ρ.
+    n_conv : int
+        Convolution layers.
+
+    Examples
+    --------
+    >>> h = ConvSummary(1, out_dim=4, hidden=8)
+    >>> h(torch.randn(3, 20, 1), torch.tensor([20, 11, 4])).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, n_features: int, out_dim: int = 16, hidden: int = 64,
+                 n_conv: int = 3) -> None:
+        super().__init__()
+        if n_conv < 1:
+            raise ValueError(f"n_conv must be >= 1, got {n_conv}")
+        self.out_dim = int(out_dim)
+        self.strides = [1] + [2] * (n_conv - 1)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(n_features if k == 0 else hidden, hidden, 5, stride=st, padding=2)
+            for k, st in enumerate(self.strides))
+        self.rho = _mlp(2 * hidden + 1, hidden, out_dim)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Convolve, pool over each series' valid steps, map to the summary."""
+        n, m = x.shape[0], x.shape[1]
+        h = x.reshape(n, m, -1).transpose(1, 2)  # (n, F, m)
+        valid = lengths.clamp_min(1)
+
+        def mask_of(h: torch.Tensor) -> torch.Tensor:
+            steps = torch.arange(h.shape[2], device=x.device)
+            return (steps[None, :] < valid[:, None]).to(h.dtype)[:, None, :]
+
+        h = h * mask_of(h)  # padded steps are zeros, whatever the caller put there
+        for conv, st in zip(self.convs, self.strides):
+            h = torch.relu(conv(h))
+            if st > 1:  # output step j starts at input j·st
+                valid = torch.div(valid - 1, st, rounding_mode="floor") + 1
+            h = h * mask_of(h)
+        mask = mask_of(h)
+        mean = (h * mask).sum(2) / mask.sum(2).clamp_min(1.0)
+        peak = h.masked_fill(mask == 0, float("-inf")).amax(2)
+        logm = torch.log(lengths.to(x.dtype).clamp_min(1.0))[:, None]
+        return self.rho(torch.cat((mean, peak, logm), dim=-1))
+
+
 def identity_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
     """The ``identity`` summary factory: :class:`IdentitySummary` (``out_dim``, ``hidden``
     ignored)."""
     return IdentitySummary(n_obs, n_features)
+
+
+def conv1d_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
+    """The ``conv1d`` summary factory: :class:`ConvSummary` (time series)."""
+    return ConvSummary(n_features, out_dim, hidden)
 
 
 def deepset_summary(n_obs: int, n_features: int, out_dim: int, hidden: int) -> nn.Module:
@@ -194,8 +264,8 @@ def make_summary(kind: str, n_obs: int, n_features: int, out_dim: int, hidden: i
     Parameters
     ----------
     kind : str
-        A name in the ``summary`` family: ``"identity"``, ``"deepset"``, ``"lstm"``, or one a
-        plugin registered.
+        A name in the ``summary`` family: ``"identity"``, ``"deepset"``, ``"lstm"``,
+        ``"conv1d"``, or one a plugin registered.
     n_obs, n_features : int
         Rows per data set (the largest, for variable sizes) and features per row.
     out_dim, hidden : int

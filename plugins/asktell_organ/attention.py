@@ -1,10 +1,13 @@
-"""Causal self-attention over a hidden sequence: the SAGAN block y = γ·o + x with γ starting at 0.
+"""Self-attention over a hidden sequence: the SAGAN block y = γ·o + x with γ starting at 0.
 
 Zhang, Goodfellow, Metaxas & Odena (2019). Self-Attention Generative Adversarial Networks.
 ICML, PMLR 97, 7354–7363. arXiv:1805.08318. With f(x) = W_f x, g(x) = W_g x, h(x) = W_h x,
 β_{j,i} = softmax_i(f(x_i)ᵀ g(x_j)), o_j = W_v Σ_i β_{j,i} h(x_i) and y_j = γ·o_j + x_j; in a
 generator position j attends to positions i ≤ j only (causal), so sampling token by token and
-scoring a whole sequence agree.
+scoring a whole sequence agree. In a discriminator (:class:`SelfAttention`) every position attends
+to every other position of the same sequence (its padding excepted): SA-ORGAN's §3.4 places the
+block there, self-attention "enabling the discriminator to efficiently model relationships
+between widely separated" positions.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["CausalSelfAttention"]
+__all__ = ["CausalSelfAttention", "SelfAttention"]
 
 
 class CausalSelfAttention(nn.Module):
@@ -28,6 +31,9 @@ class CausalSelfAttention(nn.Module):
         Width of h (SAGAN: dim / 2); W_v maps it back to ``dim``.
     """
 
+    #: Position j attends to positions i <= j only.
+    causal = True
+
     def __init__(self, dim: int, key_dim: int | None = None, value_dim: int | None = None) -> None:
         super().__init__()
         self.key_dim = key_dim or max(dim // 8, 1)
@@ -38,13 +44,22 @@ class CausalSelfAttention(nn.Module):
         self.v = nn.Linear(self.value_dim, dim, bias=False)
         self.gamma = nn.Parameter(torch.zeros(()))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Whole sequences: x (B, T, dim) → y (B, T, dim)."""
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Whole sequences: x (B, T, dim) → y (B, T, dim).
+
+        ``key_mask`` (B, T), optional: the positions that may be attended to (True); a row with
+        none attends to all of its positions.
+        """
         t = x.shape[1]
         keys, queries, values = self.f(x), self.g(x), self.h(x)
         scores = queries @ keys.transpose(1, 2)  # [b, j, i] = g(x_j) · f(x_i)
-        future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-        beta = scores.masked_fill(future, float("-inf")).softmax(dim=-1)
+        if self.causal:
+            future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, float("-inf"))
+        if key_mask is not None:
+            key_mask = key_mask | ~key_mask.any(dim=1, keepdim=True)
+            scores = scores.masked_fill(~key_mask[:, None, :], float("-inf"))
+        beta = scores.softmax(dim=-1)
         return self.gamma * self.v(beta @ values) + x
 
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
@@ -70,3 +85,17 @@ class CausalSelfAttention(nn.Module):
         beta = scores.masked_fill(pos[None, :] >= length[:, None], float("-inf")).softmax(-1)
         o = (beta.unsqueeze(-1) * values).sum(dim=1)
         return self.gamma * self.v(o) + x
+
+
+class SelfAttention(CausalSelfAttention):
+    """The SAGAN block without the causal mask, for a discriminator: every position attends to
+    every (unmasked) position of its sequence. Same parameters as :class:`CausalSelfAttention`;
+    γ starts at 0, so the block is the identity until γ is trained.
+    """
+
+    causal = False
+
+    def step(self, *args: object, **kwargs: object) -> torch.Tensor:
+        """Not defined: a non-causal block needs the whole sequence (use ``forward``)."""
+        raise TypeError("SelfAttention is not causal: it has no step(), call it on whole "
+                        "sequences")

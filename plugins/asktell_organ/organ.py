@@ -44,7 +44,11 @@ from .discriminator import ORGAN_FILTERS, SMALL_FILTERS, CNNDiscriminator
 from .generator import BOS, PAD, SmilesGenerator
 from .rollout import rollout
 
-__all__ = ["ORGAN", "PRESETS", "SAORGAN"]
+__all__ = ["ATTENTION_PLACEMENTS", "ORGAN", "PRESETS", "SAORGAN"]
+
+#: Values of ``attention``: no block, after the generator's LSTM, after the discriminator's
+#: convolutions, or both.
+ATTENTION_PLACEMENTS = ("none", "generator", "discriminator", "both")
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +135,12 @@ class ORGAN(Optimiser):
     d_every, d_epochs, d_samples
         Every ``d_every`` policy-gradient steps, ``d_epochs`` epochs over ``d_samples`` fresh
         samples against as many training molecules (``None``: the training set's size, ORGAN).
+    attention : {"none", "generator", "discriminator", "both"}, optional
+        Where SAGAN self-attention blocks (y = γ·o + x, γ = 0 at the start) go: after the
+        generator's LSTM (causal), after the discriminator's convolutions (the SA-ORGAN paper's
+        §3.4: self-attention "enabling the discriminator to efficiently model relationships
+        between widely separated" positions), or both. Default: the class's, "none" for
+        ``"organ"`` and "generator" for ``"sa-organ"``.
     duplicate_penalty : bool
         ORGAN's ``batch_reward``: R × fraction_unique / count within each batch of sequences
         scored together.
@@ -153,7 +163,8 @@ class ORGAN(Optimiser):
     """
 
     name = "organ"
-    attention = False
+    #: Placement of the self-attention blocks when ``attention`` is not given.
+    default_attention = "none"
     told_as = "values"  # rewards as told: the policy gradient uses them, not losses
 
     def __init__(
@@ -185,6 +196,7 @@ class ORGAN(Optimiser):
         d_every: int | None = None,
         d_epochs: int | None = None,
         d_samples: int | None = -1,
+        attention: str | None = None,
         duplicate_penalty: bool = True,
         tokenizer: Any = None,
         device: str = "cpu",
@@ -222,6 +234,11 @@ class ORGAN(Optimiser):
             raise ValueError(f"rollout_update must be in [0, 1], got {rollout_update}")
         if not 0.0 <= validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        attention = self.default_attention if attention is None else attention
+        if attention not in ATTENTION_PLACEMENTS:
+            raise ValueError(f"attention must be one of {ATTENTION_PLACEMENTS}, got "
+                             f"{attention!r}")
+        self.attention = attention
         self.cfg = cfg
         self.lam = 1.0 - lam_r  # weight of D
         self.rollout_update, self.grad_clip = float(rollout_update), float(grad_clip)
@@ -261,12 +278,14 @@ class ORGAN(Optimiser):
         vocab = len(self.tokenizer)
         with torch.random.fork_rng(devices=[]):  # initialise from our seed, not the global RNG
             torch.manual_seed(seed_torch)
+            g_att = attention in ("generator", "both")
             self.generator = SmilesGenerator(vocab, cfg["embedding_dim"], cfg["hidden_dim"],
-                                             num_layers, attention=self.attention)
+                                             num_layers, attention=g_att)
             self.rollout_net = SmilesGenerator(vocab, cfg["embedding_dim"], cfg["hidden_dim"],
-                                               num_layers, attention=self.attention)
+                                               num_layers, attention=g_att)
             filters = SMALL_FILTERS if cfg["discriminator"] == "small" else ORGAN_FILTERS
-            self.discriminator = CNNDiscriminator(vocab, 64, filters)
+            self.discriminator = CNNDiscriminator(
+                vocab, 64, filters, attention=attention in ("discriminator", "both"))
         # the generator as maximum likelihood left it: the anchor of the KL penalty
         self.prior = copy.deepcopy(self.generator).requires_grad_(False)
         for m in (self.generator, self.rollout_net, self.prior, self.discriminator):
@@ -649,9 +668,12 @@ class ORGAN(Optimiser):
 
 
 class SAORGAN(ORGAN):
-    """SA-ORGAN: ORGAN whose generator has a causal SAGAN self-attention block after the LSTM
-    (y = γ·o + x, γ initialised to 0, so training starts as plain ORGAN). See :class:`ORGAN`.
+    """SA-ORGAN: ORGAN with SAGAN self-attention blocks (y = γ·o + x, γ initialised to 0, so
+    training starts as plain ORGAN). By default (``attention="generator"``) one causal block
+    follows the generator's LSTM; ``attention="discriminator"`` puts one after the
+    discriminator's convolutions instead, as the SA-ORGAN paper's §3.4 describes, and
+    ``"both"`` does both. See :class:`ORGAN`.
     """
 
     name = "sa-organ"
-    attention = True
+    default_attention = "generator"
