@@ -421,10 +421,10 @@ def test_example_plugin_simulator_and_summary_work_by_name_in_the_cinn():
     pytest.importorskip("torch")
     from asktell_cinn import CINN, make_summary, simulator
 
-    sim = simulator("ricker", n_steps=12)
+    sim = simulator("example-ricker", n_steps=12)
     assert sim(np.array([3.8, 10.0])).shape == (12, 1)
     assert make_summary("mean-std", 12, 1, 4, 8).out_dim == 4
-    est = CINN(simulator="ricker", summary="mean-std", batch_size=16, n_blocks=2, hidden=8,
+    est = CINN(simulator="example-ricker", summary="mean-std", batch_size=16, n_blocks=2, hidden=8,
                summary_dim=4, max_epochs=2, patience=2, seed=0)
     assert type(est.simulator).__name__ == "Ricker"
     for _ in range(2):
@@ -432,7 +432,7 @@ def test_example_plugin_simulator_and_summary_work_by_name_in_the_cinn():
         est.tell([est.simulator(t) for t in thetas])
     assert est.evaluations == 32
     with pytest.raises(ValueError, match="summary must be one of"):
-        CINN(simulator="ricker", summary="mean-sdt")
+        CINN(simulator="example-ricker", summary="mean-sdt")
 
 
 BLOCK_EXTRAS = """

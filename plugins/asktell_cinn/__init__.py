@@ -46,12 +46,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CINN",
-    "ConvSummary",
     "SIR",
     "SLCP",
     "ActNorm",
     "BoxUniform",
     "ConditionalAffineCoupling",
+    "ConvSummary",
     "DeepSetSummary",
     "DiagNormal",
     "FixedPermutation",

@@ -14,8 +14,8 @@ valid rows of each data set, ``lengths`` (n,), and returns (n, out_dim).
   paper's summary networks include convolutional ones for time series.
 
 They are registered in the ``summary`` family (``identity``, ``deepset``, ``lstm``,
-``conv1d``) through the factories below; :func:`make_summary` looks any registered name up, so a summary network another
-plugin registers works by name (``CINN(summary="its-name")``).
+``conv1d``) through the factories below; :func:`make_summary` looks any registered name up,
+so a summary network another plugin registers works by name (``CINN(summary="its-name")``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It adds an optimiser (``random-search``) and a problem (``himmelblau``), defined here, and, as
 lazy references imported only when their names are looked up, a kernel for KRR (``cauchy``), a
-simulator for the cINN (``ricker``) and a summary network for the cINN (``mean-std``, needs
+simulator for the cINN (``example-ricker``) and a summary network for the cINN (``mean-std``, needs
 torch). Install it with ``pip install -e examples/asktell-example-plugin``; ``asktell plugins``
 then lists them all.
 
@@ -97,8 +97,8 @@ def asktell_add_kernels(registry: FamilyRegistry) -> None:
 
 @asktell.hookimpl
 def asktell_add_simulators(registry: FamilyRegistry) -> None:
-    """Register the simulator (used by ``CINN(simulator="ricker")``)."""
-    registry.add("ricker", "asktell_example_plugin.ricker:Ricker",
+    """Register the simulator (used by ``CINN(simulator="example-ricker")``)."""
+    registry.add("example-ricker", "asktell_example_plugin.ricker:Ricker",
                  summary="Ricker population model with Poisson counts (Wood 2010)")
 
 

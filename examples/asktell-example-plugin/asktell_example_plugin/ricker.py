@@ -36,7 +36,7 @@ class Ricker(Simulator):
     (20, 1)
     """
 
-    name = "ricker"
+    name = "example-ricker"
 
     def __init__(self, n_steps: int = 30, sigma: float = 0.3, seed: int = 0) -> None:
         super().__init__(seed)
