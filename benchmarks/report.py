@@ -16,6 +16,8 @@ ORDER = [
     ("xnes_overhead", "XNES ask/tell overhead against PINTS"),
     ("logistic_notebook", "The main job: the PINTS ask-and-tell notebook"),
     ("startup", "Start-up: a one-iteration run of the main job"),
+    ("store_scaling", "Run store: commit and resume cost as a run grows"),
+    ("dashboard_overhead", "Dashboard: store overhead of a watched run"),
     ("parallel_dispatch", "Parallel dispatch against PINTS and joblib"),
     ("optim_overhead", "Ask/tell overhead of every optimiser"),
     ("optim_convergence", "Convergence on sphere, Rosenbrock and Rastrigin (d = 10)"),
@@ -23,7 +25,10 @@ ORDER = [
     ("rewards", "Reward scoring: composite vs a naive loop"),
     ("qml_learning_curves", "QML: learning curves on QM9 (the paper's Fig. 3)"),
     ("qml_learning_curves_w1_10k", "QML: W1 at N = 10,000"),
-    ("qml_smoothness", "QML: smoothness along a displaced atom (the paper's Fig. 2)"),
+    ("qml_displacement", "QML: the paper's Fig. 2 as published (acetone, Lennard-Jones)"),
+    ("qml_smoothness", "QML: smoothness along a displaced atom (asktell's QM9-trained variant)"),
+    ("qml_learning_curves_gauss_random", "QML: Gaussian kernel on random CMs (Fig. 3 row)"),
+    ("qml_learning_curves_w1_random", "QML: W1 on random CMs (Fig. 3 row)"),
     ("qml_speed", "QML: kernel and solver speed against qmllib, scikit-learn and scipy"),
     ("gpu_qml", "QML on a GPU"),
     ("rbm_digits", "RBM on binarised digits against scikit-learn"),
@@ -32,16 +37,33 @@ ORDER = [
     ("gpu_rbm", "RBM on a GPU"),
     ("cinn_gaussian", "cINN against sbi and BayesFlow"),
     ("gpu_cinn", "cINN on a GPU"),
+    ("cinn_models_ricker", "cINN on the stochastic Ricker model against sbi NPE"),
+    ("cinn_models_sir", "cINN on the SIR epidemic model against sbi NPE"),
+    ("cinn_subnets", "cINN: two against four coupling subnetworks"),
     ("organ_speed", "ORGAN speed (CPU and GPU)"),
     ("organ_qm9", "ORGAN and SA-ORGAN on QM9 5k"),
     ("organ_qm9_200", "ORGAN and SA-ORGAN on QM9 5k: the paper's 200 epochs (one seed, CPU)"),
     ("organ_qm9_gpu", "ORGAN and SA-ORGAN on QM9 5k towards 200 epochs (3 seeds, GPU lease)"),
     ("organ_ablation", "ORGAN: each departure from the paper alone"),
     ("organ_ablation_gpu", "ORGAN: ORGAN's own discriminator against the default (GPU)"),
+    ("organ_qm9_paper_short", "ORGAN and SA-ORGAN (attention in D), the paper preset, 1 epoch"),
 ]
 
 #: Results written by a script under another name (its ``--out``), and the command.
 SCRIPTS = {
+    "qml_learning_curves_gauss_random": "benchmarks/qml_learning_curves.py --models "
+    "\"Gaussian, random CM\" --splits 1 --sizes 1000 2000 4000 8000 "
+    "--name qml_learning_curves_gauss_random",
+    "qml_learning_curves_w1_random": "benchmarks/qml_learning_curves.py --models "
+    "\"W1, random CM\" --splits 1 --sizes 1000 2000 4000 8000 "
+    "--name qml_learning_curves_w1_random",
+    "cinn_models_ricker": "benchmarks/cinn_models.py --epochs 20 --tasks ricker "
+                          "--name cinn_models_ricker",
+    "cinn_models_sir": "benchmarks/cinn_models.py --epochs 20 --tasks sir --name cinn_models_sir",
+    "organ_qm9_paper_short": "benchmarks/organ_qm9.py --preset paper --generators organ "
+                             "sa-organ-d --rewards novelty --seeds 1 --epochs 1 --jobs 2 "
+                             "--pretrain-epochs 60 --d-pretrain-rounds 2 --d-samples 1000 "
+                             "--checkpoint-dir ckpt/organ_paper_short --out organ_qm9_paper_short",
     "organ_qm9_200": "benchmarks/organ_qm9.py --epochs 200 --seeds 1 --jobs 2 "
                      "--checkpoint-dir ckpt/organ_qm9_200 --out organ_qm9_200",
     "organ_qm9_gpu": "benchmarks/organ_gpu.sh (organ_qm9.py --epochs 200 --seeds 3 --jobs 12 "
