@@ -241,6 +241,8 @@ def test_main_job_config_runs_and_writes_outputs(logistic_config, tmp_path, caps
     assert "x_best:" in text and "f_best:" in text
     assert (out / "run.sqlite").exists() and (out / "history.csv").exists()
     assert (out / "convergence.png").stat().st_size > 1000
+    # the problem's own report, through the Reporter hook: the data with the fitted curve
+    assert (out / "fit.png").stat().st_size > 1000
     (out / "convergence.png").unlink()
     main(["show", str(out), "--json"])
     s = json.loads(capsys.readouterr().out)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 __all__ = ["LogisticProblem", "Rastrigin", "Rosenbrock", "Sphere", "logistic"]
+
+log = logging.getLogger(__name__)
 
 
 def logistic(r: float, k: float, times: np.ndarray, p0: float = 2.0) -> np.ndarray:
@@ -93,6 +98,49 @@ class LogisticProblem:
         r, k = float(x[0]), float(x[1])
         e = logistic(r, k, self.times, self.p0) - self.values
         return float(e @ e)
+
+    def write_report(self, run_dir: str | Path, result: Any = None) -> dict[str, Path]:
+        """End-of-run report (the :class:`asktell.Reporter` hook): ``fit.png``, the data with
+        the fitted logistic curve and the true one, as the PINTS notebook plots them.
+
+        Parameters
+        ----------
+        run_dir : path-like
+            The run directory.
+        result : asktell.RunResult, optional
+            The run's outcome; its ``xbest`` is the fitted ``(r, K)``.
+
+        Returns
+        -------
+        dict
+            ``{"fit": path}``, or ``{}`` without a result or without matplotlib.
+        """
+        if result is None or result.xbest is None:
+            return {}
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            log.warning('no fit plot: matplotlib is not installed (pip install "asktell[plot]")')
+            return {}
+        r, k = (float(v) for v in np.asarray(result.xbest, dtype=float)[:2])
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+        ax.plot(self.times, self.values, ".", ms=2, alpha=0.5, color="0.4", label="data")
+        ax.plot(self.times, logistic(r, k, self.times, self.p0), "-", lw=2,
+                label=f"fit: r = {r:.4g}, K = {k:.4g}")
+        t_r, t_k = self.true_parameters
+        ax.plot(self.times, logistic(t_r, t_k, self.times, self.p0), "--", lw=1, color="k",
+                label=f"true: r = {t_r:.4g}, K = {t_k:.4g}")
+        ax.set_xlabel("time")
+        ax.set_ylabel("population")
+        ax.legend()
+        fig.tight_layout()
+        path = Path(run_dir) / "fit.png"
+        fig.savefig(path)
+        plt.close(fig)
+        return {"fit": path}
 
     def batch(self, xs: np.ndarray) -> np.ndarray:
         """Values at every row of ``xs`` (n, 2), in order (the same as calling per row)."""
