@@ -89,3 +89,68 @@ def test_failures_are_ranked_last():
         f[xs[:, 0] > 0.8] = np.nan
         opt.tell(f)
     assert opt.failures > 0 and opt.fbest() < 1e-3
+
+
+def test_state_is_fixed_size_and_resumes_bit_identically():
+    """The checkpoint is pycma's state itself (no log of told values): it does not grow."""
+    from asktell import serialization
+
+    def run(n):
+        opt = CMAES(np.full(4, 0.5), sigma0=0.3, seed=3, max_iterations=10**6)
+        for _ in range(n):
+            opt.tell(sphere(opt.ask()) + 1.0)  # never converges: no stop within 300 batches
+        return opt
+
+    early = len(serialization.dumps(run(30).state_dict()))
+    opt = run(300)
+    text = serialization.dumps(opt.state_dict())
+    assert len(text) <= 1.2 * early
+    restored = CMAES(np.full(4, 0.5), sigma0=0.3, seed=99, max_iterations=10**6)
+    restored.load_state_dict(serialization.loads(text))
+    for _ in range(20):
+        xs, ys = opt.ask(), restored.ask()
+        np.testing.assert_array_equal(xs, ys)
+        opt.tell(sphere(xs) + 1.0)
+        restored.tell(sphere(ys) + 1.0)
+    assert restored.stop() == opt.stop()
+    np.testing.assert_array_equal(restored.es.C, opt.es.C)
+    assert "pickle" not in text
+
+
+def test_state_runs_to_the_same_stop_and_refuses_foreign_classes():
+    from asktell import serialization
+
+    opt = CMAES(np.ones(3), sigma0=0.5, seed=2)
+    for _ in range(40):
+        opt.tell(sphere(opt.ask()))
+    restored = CMAES(np.ones(3), sigma0=0.5, seed=2)
+    restored.load_state_dict(serialization.loads(serialization.dumps(opt.state_dict())))
+    for o in (opt, restored):
+        while o.stop() is None:
+            o.tell(sphere(o.ask()))
+    assert restored.stop() == opt.stop() and restored.iterations == opt.iterations
+    assert restored.fbest() == opt.fbest()
+    state = opt.state_dict()
+    state["method"]["es"]["$l"][0]["$o"] = "os:system"
+    with pytest.raises(TypeError, match="only objects of the cma package"):
+        CMAES(np.ones(3), sigma0=0.5).load_state_dict(state)
+
+
+def test_old_replay_state_still_loads():
+    """Checkpoints from before the direct state (told values + first rng state) replay."""
+    opt = CMAES([1.0, 2.0], sigma0=0.5, seed=5)
+    rng0 = opt._rng.bit_generator.state
+    told = []
+    for _ in range(12):
+        f = sphere(opt.ask())
+        opt.tell(f)
+        told.append(f)
+    state = opt.state_dict()
+    state["method"] = {"told": np.array(told), "rng0": rng0, "asked": False}
+    restored = CMAES([1.0, 2.0], sigma0=0.5, seed=0)
+    restored.load_state_dict(state)
+    for _ in range(5):
+        xs, ys = opt.ask(), restored.ask()
+        np.testing.assert_array_equal(xs, ys)
+        opt.tell(sphere(xs))
+        restored.tell(sphere(ys))

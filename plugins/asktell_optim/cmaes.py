@@ -11,6 +11,8 @@ from asktell.boundaries import Boundaries, RectangularBoundaries
 from asktell.numeric import PopulationOptimiser
 from asktell.protocol import MINIMISE
 
+from . import _cma_state
+
 __all__ = ["CMAES"]
 
 
@@ -60,12 +62,14 @@ class CMAES(PopulationOptimiser):
 
     Notes
     -----
-    **Checkpoints.** pycma's strategy is a graph of objects, not plain data. The state of this
-    optimiser is therefore the values told to the current strategy (one row per batch) and the
-    random generator's state when the strategy was created; :meth:`load_state_dict` rebuilds
-    the strategy and replays them, which reproduces it exactly (pycma is deterministic given its
-    random numbers). The state grows by λ floats per batch, and a resume costs one pycma
-    ask/tell per stored batch.
+    **Checkpoints.** The state is pycma's strategy itself, written as plain data by an
+    allowlisted encoder (``asktell_optim._cma_state``: objects of ``cma`` classes as their class
+    name and ``__dict__``, numpy arrays, ``cma`` functions by name, the optimiser's ``randn`` as
+    a marker; anything else is refused, and loading imports only ``cma`` modules).
+    :meth:`load_state_dict` restores the strategy directly: the state has a fixed size, a
+    resume costs the same after ten batches or ten thousand, and the resumed optimiser asks and
+    stops exactly as the uninterrupted one. States of the older format (told values replayed
+    from the first random state) still load.
 
     References
     ----------
@@ -142,8 +146,6 @@ class CMAES(PopulationOptimiser):
         if unknown:
             raise ValueError(f"unknown pycma options {unknown}; cma.CMAOptions() lists them")
         self._opts = opts
-        self._told: list[np.ndarray] = []
-        self._rng0 = self._rng.bit_generator.state
         self._es = self._new_es()
         self._X: list[np.ndarray] | None = None
 
@@ -173,7 +175,6 @@ class CMAES(PopulationOptimiser):
 
     def _tell(self, losses: np.ndarray) -> None:
         self._es.tell(self._X, losses.tolist())
-        self._told.append(losses.copy())
         self._X = None
 
     def _stop(self) -> dict[str, Any] | None:
@@ -181,10 +182,21 @@ class CMAES(PopulationOptimiser):
         return dict(reasons) if reasons else None
 
     def _get_state(self) -> dict[str, Any]:
-        told = np.array(self._told) if self._told else np.zeros((0, self._popsize))
-        return {"told": told, "rng0": self._rng0, "asked": self._X is not None}
+        return {"es": _cma_state.encode([self._es, self._X], randn=self._randn)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        if "told" in state:  # the older format: told values, replayed
+            self._set_replayed_state(state)
+            return
+        es, X = _cma_state.decode(state["es"], randn=self._randn)
+        if not isinstance(es, _import_cma().CMAEvolutionStrategy):
+            raise ValueError("state['es'] is not a cma.CMAEvolutionStrategy")
+        if es.popsize != self._popsize:
+            raise ValueError(f"state is for another population size: {es.popsize}")
+        self._es, self._X = es, X
+
+    def _set_replayed_state(self, state: dict[str, Any]) -> None:
+        """Old checkpoints: rebuild the strategy and replay every told batch."""
         told = np.asarray(state["told"], dtype=float)
         if told.ndim != 2 or (told.size and told.shape[1] != self._popsize):
             raise ValueError(f"state is for another population size: told has shape {told.shape}")
@@ -200,5 +212,3 @@ class CMAES(PopulationOptimiser):
             self._X = es.ask() if state["asked"] else None
         finally:
             self._rng = saved_rng  # the base class then restores the saved current state
-        self._rng0 = state["rng0"]
-        self._told = list(told)
