@@ -16,7 +16,9 @@ code:
   module-level functions of ``cma`` ``{"$f": ...}``;
 * ``numpy.linalg.eigh`` (pycma's default ``CMA_eigenmethod``), ``{"$f": "numpy.linalg:eigh"}``;
 * the one bound method ``randn`` given to :func:`encode` (the adapter's random source),
-  ``{"$randn": 1}``, re-attached by :func:`decode`.
+  ``{"$randn": 1}``, re-attached by :func:`decode`;
+* bound methods of ``cma`` objects (``gp.tf_geno = es._tfg`` once pycma leaves its diagonal
+  phase), ``{"$m": <owner>, "name": "_tfg"}``.
 
 An object reached more than once is written once, with ``"$id": n``, and later as ``{"$r": n}``,
 so shared objects (``es.opts`` held by several parts, ``es.C is es.sm.C``) and cycles
@@ -29,6 +31,7 @@ the path to it.
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +114,13 @@ class _Encoder:
             return node
         if self.randn is not None and t is type(self.randn) and obj == self.randn:
             return {"$randn": 1}
+        if isinstance(obj, types.MethodType) and _in_cma(type(obj.__self__).__module__):
+            # a bound method of a pycma object (``gp.tf_geno = es._tfg`` once the
+            # diagonal phase ends): stored as its owner and the method's name
+            name = obj.__func__.__name__
+            if name.startswith("__") or getattr(type(obj.__self__), name, None) is not obj.__func__:
+                raise TypeError(f"{path}: bound method {name} is not its owner's method")
+            return {"$m": self(obj.__self__, f"{path}.__self__"), "name": name}
         if isinstance(obj, type):
             if not _in_cma(obj.__module__):
                 raise TypeError(f"{path}: class {_name(obj)} is not in the cma package")
@@ -149,8 +159,6 @@ class _Encoder:
 
 
 def _is_function(obj: Any) -> bool:
-    import types
-
     return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType))
 
 
@@ -231,6 +239,12 @@ def decode(data: Any, *, randn: Callable[..., Any] | None = None) -> Any:
             if "$id" in x:
                 objs[x["$id"]] = out
             out.update(mapping(x))
+        elif "$m" in x:
+            owner, name = dec(x["$m"]), x.get("name")
+            if not isinstance(name, str) or name.startswith("__") \
+                    or not _in_cma(type(owner).__module__):
+                raise TypeError(f"malformed CMA-ES state: bound method {name!r}")
+            out = getattr(owner, name)
         elif "$randn" in x:
             if randn is None:
                 raise TypeError("the state holds randn but none was given")
