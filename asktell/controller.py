@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -395,11 +396,11 @@ class Controller:
     ) -> None:
         opt = self.optimiser
         vals = told.values
-        finite = vals[np.isfinite(vals)]
-        if finite.size:
-            batch_best = float(finite.min() if opt.direction.sign > 0 else finite.max())
-        else:
-            batch_best = float("nan")
+        batch_best = float(vals.min() if opt.direction.sign > 0 else vals.max())
+        if not math.isfinite(batch_best):  # NaN for failures: the best of the others
+            finite = vals[np.isfinite(vals)]
+            batch_best = float("nan") if not finite.size else float(
+                finite.min() if opt.direction.sign > 0 else finite.max())
         now = time.monotonic()
         due = (opt.iterations - self._checkpointed >= self.checkpoint_every
                or now - self._checkpoint_time >= self.checkpoint_seconds)
@@ -408,7 +409,7 @@ class Controller:
             candidates=xs,
             values=vals,
             results=None if evaluation.is_scalar else list(evaluation.values),
-            errors=[e.to_plain() for e in evaluation.errors],
+            errors=[e.to_plain() for e in evaluation.errors] if evaluation.errors else [],
             extras=told.extras,
             columns=evaluation.extras,
             batch_best=batch_best,
@@ -421,6 +422,7 @@ class Controller:
             optimiser_state=opt.state_dict() if due else None,
             checkpoint_controller=self._controller_state(elapsed) if due else None,
             defer=now - self._commit_time < self.commit_seconds,
+            n_failed=told.n_failed,
         )
         if due:
             self._checkpointed = opt.iterations

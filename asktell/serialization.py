@@ -234,6 +234,7 @@ def plain_equal(a: Any, b: Any) -> bool:
 
 
 _PACK_MAGIC = b"\x93ATA"
+_PACK_HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
 
 
 def pack(obj: Any) -> str | bytes:
@@ -261,8 +262,13 @@ def pack(obj: Any) -> str | bytes:
     dtype('uint8')
     """
     if type(obj) is np.ndarray and obj.dtype.kind in "biufc" and obj.dtype.isnative:
-        head = f"{obj.dtype.str};{','.join(map(str, obj.shape))};".encode("ascii")
-        return _PACK_MAGIC + head + np.ascontiguousarray(obj).tobytes()
+        key = (obj.dtype.str, obj.shape)
+        head = _PACK_HEADS.get(key)
+        if head is None:
+            head = f"{key[0]};{','.join(map(str, key[1]))};".encode("ascii")
+            if len(_PACK_HEADS) < 4096:
+                _PACK_HEADS[key] = head
+        return _PACK_MAGIC + head + obj.tobytes()  # tobytes() is C order whatever the layout
     return dumps(obj)
 
 

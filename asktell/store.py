@@ -20,6 +20,7 @@ in-memory migrated copy when it is opened read-only (the design of Optuna's
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -349,6 +350,7 @@ class RunStore:
         optimiser_state: dict[str, Any] | None = None,
         checkpoint_controller: dict[str, Any] | None = None,
         defer: bool = False,
+        n_failed: int | None = None,
     ) -> None:
         """Commit one told batch, and a checkpoint when ``optimiser_state`` is given.
 
@@ -376,13 +378,16 @@ class RunStore:
             transaction.
         checkpoint_controller : dict, optional
             The controller's state stored with that checkpoint (default ``controller_state``).
+        n_failed : int, optional
+            Failures in the batch (default: the non-finite values).
         defer : bool
             Queue the batch and commit it with the next call that does not defer (or
             :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
             A batch with a checkpoint is never deferred.
         """
         values = np.asarray(values, dtype=np.float64)
-        n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if n_failed is None:
+            n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
         row = (
             iteration, values.size, n_failed,
             serialization.pack(candidates), serialization.pack(values),
@@ -577,4 +582,4 @@ def _number(v: Any) -> float:
 
 def _nan_to_none(x: float) -> float | None:
     x = float(x)
-    return x if np.isfinite(x) else None
+    return x if math.isfinite(x) else None
