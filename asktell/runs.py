@@ -113,7 +113,7 @@ def run(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
          "plugins": _plugin_versions(), "optimiser": optimiser.name, "status": "created",
-         "direction": optimiser.direction.value, "settings": optimiser.settings()},
+         "direction": optimiser.direction.value},
     )
     ctl = Controller(
         optimiser, evaluator, stop=cfg.get("stop", {}), store=store,

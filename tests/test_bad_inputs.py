@@ -10,6 +10,11 @@ from asktell import Controller, Evaluation, SequentialEvaluator
 from asktell.cli import main
 
 
+def _needs(module):
+    """Skip a row whose plugin's extra is not installed (returns None to go on)."""
+    pytest.importorskip(module)
+
+
 def square(x):
     return float(np.sum(np.asarray(x) ** 2))
 
@@ -53,6 +58,27 @@ API_CASES = [
      TypeError, "stop must be StoppingRules, a dict or None"),
     ("a non-method", lambda: Controller(object(), SequentialEvaluator(square)),
      TypeError, "must be an asktell.Optimiser or Estimator"),
+    ("checkpoint_seconds negative", lambda: Controller(asktell.create("xnes", x0=[1.0]),
+                                                       SequentialEvaluator(square),
+                                                       checkpoint_seconds=-1),
+     ValueError, "checkpoint_seconds must be a non-negative number"),
+    ("restarts misspelt", lambda: asktell.create("xnes", x0=[1.0, 2.0], restarts="nope"),
+     ValueError, "restarts must be None, 'ipop' or 'bipop'"),
+    ("an extra column of the wrong length",
+     lambda: Evaluation(np.zeros(2), extras={"a": [1.0]}),
+     ValueError, "extra column 'a' must hold 2 floats"),
+    ("cINN subnets 3", lambda: _needs("torch") or asktell.create(
+        "cinn", simulator="two-moons", subnets=3),
+     ValueError, "subnets must be 2 or 4"),
+    ("cINN summary unknown", lambda: _needs("torch") or asktell.create(
+        "cinn", simulator="two-moons", summary="nope"),
+     ValueError, "summary must be one of"),
+    ("ORGAN attention misspelt", lambda: _needs("torch") or asktell.create(
+        "organ", attention="head"),
+     ValueError, "attention must be one of"),
+    ("dashboard refresh 0", lambda: _needs("starlette") or __import__(
+        "asktell.dashboard.app", fromlist=["create_app"]).create_app(["."], refresh=0),
+     ValueError, "refresh must be a positive number"),
     ("a 2-d evaluation", lambda: Evaluation(np.zeros((2, 2))),
      ValueError, "must be 1-d"),
     ("an error outside the batch", lambda: Evaluation(
@@ -79,6 +105,8 @@ CLI_CASES = [
     ("evaluator.backend='nope'", "evaluator.backend", "backend must be one of"),
     ("run.checkpoint_every=0", "run.checkpoint_every", "positive integer"),
     ("run.commit_seconds=-1", "run.commit_seconds", "non-negative number"),
+    ("run.checkpoint_seconds=-1", "run.checkpoint_seconds", "non-negative number"),
+    ("optimiser.restarts='nope'", "optimiser.restarts", "restarts must be None"),
     ("boundaries.lower=[0]", "boundaries", "must have the same length"),
     ("stop.timeout=-3", "stop", "timeout must be a non-negative number"),
 ]
