@@ -17,13 +17,14 @@ from .evaluation import Evaluation, EvaluationError
 from .evaluators import (
     BatchEvaluator,
     Evaluator,
-    ParallelEvaluator,
+    Finished,
     SequentialEvaluator,
     WorkerDiedError,
 )
 from .fmin import fmin
 from .hookspecs import hookimpl
 from .numeric import NumericOptimiser, PopulationOptimiser
+from .parallel import ParallelEvaluator
 from .plugins import Registry, create, get, registry
 from .protocol import AskTell, Direction, Estimator, Optimiser, ProtocolError, Told
 from .runs import export_history, resume, run, summary
@@ -40,6 +41,7 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "Evaluator",
+    "Finished",
     "IterationInfo",
     "NumericOptimiser",
     "Optimiser",

@@ -15,7 +15,7 @@ def asktell_add_evaluators(registry: FamilyRegistry) -> None:
     """Register the evaluators (``[evaluator] name = ...`` in a run configuration)."""
     registry.add("sequential", "asktell.evaluators:SequentialEvaluator",
                  summary="one candidate after another, in this process")
-    registry.add("parallel", "asktell.evaluators:ParallelEvaluator",
-                 summary="joblib/loky worker processes, chunked dispatch, persistent workers")
+    registry.add("parallel", "asktell.parallel:ParallelEvaluator",
+                 summary="worker processes (loky) or threads, results as they finish")
     registry.add("batch", "asktell.evaluators:BatchEvaluator", requires=("torch",),
                  summary="a batch function (a torch model) on whole chunks, CPU or GPU")

@@ -9,10 +9,13 @@ what :meth:`asktell.Optimiser.tell` takes: one value per candidate, in order.
 * One failing item never loses the batch: it gets the failure value (NaN, or None for
   ``output="object"``) and its error in the record; ``raise_errors=True`` re-raises instead.
 * ``cache=True`` (or a maximum size) scores identical candidates once, within and across batches.
+* Results stream: :meth:`Evaluator.submit` queues candidates under the caller's keys and
+  :meth:`Evaluator.results` returns evaluations as they finish, so that a run store keeps each
+  finished evaluation and an asynchronous controller refills a free worker at once. Calling the
+  evaluator on a batch is ``submit`` followed by ``results`` until every candidate is back.
 
-:class:`ParallelEvaluator` runs on joblib: one task per worker-sized chunk (not one per point),
-persistent workers, BLAS threads limited per worker. joblib's backends are the road past one
-machine: ``backend="dask"`` runs the same code on a ``dask.distributed`` cluster, ``"ray"`` on Ray.
+:class:`SequentialEvaluator` scores in this process; :class:`~asktell.ParallelEvaluator`
+(:mod:`asktell.parallel`) on worker processes or threads of this machine;
 :class:`BatchEvaluator` hands whole chunks to a function that scores many candidates at once (a
 torch model), on a CPU or GPU.
 """
@@ -20,13 +23,14 @@ torch model), on a CPU or GPU.
 from __future__ import annotations
 
 import abc
-import itertools
 import logging
+import math
 import numbers
-import os
+import time
 import traceback
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +41,7 @@ __all__ = [
     "BatchEvaluator",
     "EvaluationError",
     "Evaluator",
-    "ParallelEvaluator",
+    "Finished",
     "SequentialEvaluator",
     "WorkerDiedError",
 ]
@@ -55,8 +59,11 @@ class WorkerDiedError(RuntimeError):
     """A worker process died (segfault, ``os._exit``, out of memory) while scoring an item."""
 
 
-#: A failure as workers send it back: (index in the chunk, type, message, traceback).
+#: A failure as a chunk's scorer reports it: (index in the chunk, type, message, traceback).
 RawError = tuple[int, str, str, str]
+#: A finished evaluation as an evaluator's ``_collect`` hands it to the base class:
+#: (key, raw value, (type, message, traceback) or None, seconds it took).
+Raw = tuple[int, Any, "tuple[str, str, str] | None", float]
 
 
 def _format(exc: BaseException) -> tuple[str, str, str]:
@@ -70,7 +77,7 @@ def _format(exc: BaseException) -> tuple[str, str, str]:
 def _call_items(
     f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
 ) -> tuple[list[Any], list[RawError]]:
-    """Score items one by one, keeping failures (runs in workers)."""
+    """Score items one by one, keeping failures."""
     out: list[Any] = []
     errs: list[RawError] = []
     for i, x in enumerate(items):
@@ -84,22 +91,6 @@ def _call_items(
     return out, errs
 
 
-_THREADS_LIMITED: int | None = None
-
-
-def _worker_chunk(
-    f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool, blas_threads: int | None
-) -> tuple[list[Any], list[RawError]]:
-    """Task run by a parallel worker: limit BLAS threads once per process, score a chunk."""
-    global _THREADS_LIMITED
-    if blas_threads is not None and _THREADS_LIMITED != blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=blas_threads)
-        _THREADS_LIMITED = blas_threads
-    return _call_items(f, items, raise_errors)
-
-
 def _cache_key(x: Any) -> Hashable | None:
     if isinstance(x, np.ndarray):
         return (x.dtype.str, x.shape, x.tobytes())
@@ -111,8 +102,96 @@ def _cache_key(x: Any) -> Hashable | None:
     return key
 
 
+def check_batch(candidates: Any) -> int:
+    """The length of a batch of candidates, or a clear error for something that is not one.
+
+    Parameters
+    ----------
+    candidates : array of shape (n, ...) or sequence of length n
+        What an evaluator was given.
+
+    Returns
+    -------
+    int
+        ``n``.
+
+    Raises
+    ------
+    TypeError
+        If ``candidates`` is a single number or string, a 1-d numeric array, or has no length.
+    """
+    if isinstance(candidates, (str, bytes)) or (
+        isinstance(candidates, np.ndarray) and candidates.ndim == 0
+    ):
+        raise TypeError(
+            f"an evaluator takes a batch (array or sequence), got {_kind(candidates)}; "
+            "wrap a single candidate in a list"
+        )
+    try:
+        n = len(candidates)
+    except TypeError:
+        raise TypeError(
+            f"an evaluator takes a batch (array or sequence), got {type(candidates).__name__}"
+        ) from None
+    if (isinstance(candidates, np.ndarray) and candidates.ndim == 1
+            and candidates.dtype.kind in "fiu"):
+        raise TypeError(
+            f"an evaluator takes a batch, got a 1-d numeric array of shape "
+            f"{candidates.shape}: a batch of points has shape (n, d); pass one point as "
+            "x[None, :], or a list of numbers if each number is a candidate"
+        )
+    return n
+
+
+def take(candidates: Any, idx: Sequence[int]) -> Any:
+    """The candidates at positions ``idx`` (an array stays an array, anything else a list).
+
+    Parameters
+    ----------
+    candidates : array or sequence
+        A batch.
+    idx : sequence of int
+        Positions.
+
+    Returns
+    -------
+    array or list
+    """
+    if isinstance(candidates, np.ndarray):
+        return candidates[np.asarray(idx, dtype=np.intp)]
+    return [candidates[i] for i in idx]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One finished evaluation, as :meth:`Evaluator.results` returns it.
+
+    Attributes
+    ----------
+    key : int
+        The key the candidate was submitted under (its index in the batch for a plain call).
+    value : float or object
+        The value: a float (NaN for a failure) for ``output="scalar"``, the object returned (None
+        for a failure) for ``output="object"``.
+    error : EvaluationError or None
+        The failure, with ``index`` equal to ``key``; None for a success.
+    seconds : float
+        Time the evaluation took where it ran (NaN where unknown, 0 for a cache hit).
+    """
+
+    key: int
+    value: Any
+    error: EvaluationError | None
+    seconds: float = math.nan
+
+
 class Evaluator(abc.ABC):
-    """Base of the evaluators: caching, failure bookkeeping and value conversion.
+    """Base of the evaluators: the streaming protocol, caching and value conversion.
+
+    Subclasses implement ``_submit(items, keys)`` (queue or start work) and
+    ``_collect(timeout)`` (block until at least one queued item finished, or the timeout
+    passed, and return the finished ones as :data:`Raw` tuples), and optionally ``_cancel()``
+    and :meth:`close`.
 
     Parameters
     ----------
@@ -157,6 +236,143 @@ class Evaluator(abc.ABC):
         #: Items actually scored over the evaluator's life.
         self.n_evaluated = 0
         self._warned = False
+        self._ready: deque[Finished] = deque()
+        self._followers: dict[Hashable, list[int]] = {}
+        self._scoring: dict[int, Hashable] = {}
+        self._n_in_flight = 0
+
+    # ------------------------------------------------------------------ streaming
+
+    @property
+    def in_flight(self) -> int:
+        """Candidates submitted whose results have not been returned by :meth:`results`."""
+        return self._n_in_flight
+
+    def submit(self, candidates: Sequence[Any] | np.ndarray,
+               keys: Sequence[int] | None = None) -> None:
+        """Queue candidates for evaluation; :meth:`results` returns them as they finish.
+
+        Parameters
+        ----------
+        candidates : array of shape (n, ...) or sequence of length n
+            The candidates.
+        keys : sequence of int, optional
+            One key per candidate, returned with its result (default ``0 .. n-1``). Keys of
+            candidates in flight must be distinct.
+
+        Raises
+        ------
+        TypeError
+            If ``candidates`` is not a batch.
+        ValueError
+            If ``keys`` has another length than ``candidates``.
+        """
+        n = check_batch(candidates)
+        keys = list(range(n)) if keys is None else [int(k) for k in keys]
+        if len(keys) != n:
+            raise ValueError(f"got {len(keys)} keys for {n} candidates")
+        if self._cache_size == 0:
+            todo = list(range(n))
+        else:
+            todo = []
+            cache, followers = self._cache, self._followers
+            for i in range(n):
+                ck = _cache_key(candidates[i])
+                if ck is not None and ck in cache:
+                    cache.move_to_end(ck)
+                    self.cache_hits += 1
+                    self._ready.append(Finished(keys[i], cache[ck], None, 0.0))
+                elif ck is not None and ck in followers:
+                    followers[ck].append(keys[i])
+                else:
+                    if ck is not None:
+                        followers[ck] = []
+                        self._scoring[keys[i]] = ck
+                    todo.append(i)
+        self._n_in_flight += n
+        if todo:
+            items = candidates if len(todo) == n else take(candidates, todo)
+            self._submit(items, [keys[i] for i in todo])
+
+    def results(self, timeout: float | None = None) -> list[Finished]:
+        """Evaluations that finished since the last call (blocking until at least one has).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Return an empty list after this many seconds if nothing finished.
+
+        Returns
+        -------
+        list of Finished
+            In the order they finished; empty when nothing is in flight or the timeout passed.
+        """
+        out = list(self._ready)
+        self._ready.clear()
+        if not out and self._n_in_flight > 0:
+            for key, v, err, sec in self._collect(timeout):
+                out.extend(self._finish(key, v, err, sec))
+            out.extend(self._ready)
+            self._ready.clear()
+        self._n_in_flight -= len(out)
+        return out
+
+    def cancel(self) -> None:
+        """Drop every queued evaluation and stop running ones where the backend can."""
+        self._ready.clear()
+        self._followers.clear()
+        self._scoring.clear()
+        self._n_in_flight = 0
+        self._cancel()
+
+    def _finish(self, key: int, v: Any, err: tuple[str, str, str] | None,
+                seconds: float) -> list[Finished]:
+        self.n_evaluated += 1
+        error: EvaluationError | None = None
+        if err is not None:
+            error = EvaluationError(key, *err)
+        elif self.output == "scalar":
+            conv = self._to_float(v)
+            if isinstance(conv, EvaluationError):
+                error = EvaluationError(key, conv.type, conv.message, conv.traceback)
+            else:
+                v = conv
+        if error is not None:
+            v = math.nan if self.output == "scalar" else None
+            if self.raise_errors:
+                raise RuntimeError(f"item {key} failed: {error.error}")
+        out = [Finished(key, v, error, seconds)]
+        ck = self._scoring.pop(key, None) if self._scoring else None
+        if ck is not None:
+            if error is None:
+                self._cache[ck] = v
+                self._trim_cache()
+            for fk in self._followers.pop(ck, ()):
+                if error is None:
+                    self.cache_hits += 1
+                    out.append(Finished(fk, v, None, 0.0))
+                else:
+                    out.append(Finished(fk, v, EvaluationError(
+                        fk, error.type, error.message, error.traceback), 0.0))
+        return out
+
+    def _trim_cache(self) -> None:
+        if self._cache_size is not None:
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    @abc.abstractmethod
+    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+        """Queue or start the scoring of ``items`` (keys: one per item)."""
+
+    @abc.abstractmethod
+    def _collect(self, timeout: float | None) -> list[Raw]:
+        """Block until at least one queued item finished (or ``timeout`` passed)."""
+
+    def _cancel(self) -> None:  # noqa: B027 - optional hook
+        """Drop queued work (subclasses that queue)."""
+
+    # ------------------------------------------------------------------ one batch
 
     def __call__(self, candidates: Sequence[Any] | np.ndarray) -> Evaluation:
         """Score a batch.
@@ -176,65 +392,26 @@ class Evaluator(abc.ABC):
         ------
         TypeError
             If ``candidates`` is not a batch (a single number or string).
+        RuntimeError
+            If the evaluator has streamed evaluations in flight.
         """
-        if isinstance(candidates, (str, bytes)) or (
-            isinstance(candidates, np.ndarray) and candidates.ndim == 0
-        ):
-            raise TypeError(
-                f"an evaluator takes a batch (array or sequence), got {_kind(candidates)}; "
-                "wrap a single candidate in a list"
-            )
-        try:
-            n = len(candidates)
-        except TypeError:
-            raise TypeError(
-                f"an evaluator takes a batch (array or sequence), got {type(candidates).__name__}"
-            ) from None
-        if (isinstance(candidates, np.ndarray) and candidates.ndim == 1
-                and candidates.dtype.kind in "fiu"):
-            raise TypeError(
-                f"an evaluator takes a batch, got a 1-d numeric array of shape "
-                f"{candidates.shape}: a batch of points has shape (n, d); pass one point as "
-                "x[None, :], or a list of numbers if each number is a candidate"
-            )
-        if self._cache_size == 0:
-            todo = list(range(n))
-            keys: list[Any] = []
-        else:
-            keys = [_cache_key(candidates[i]) for i in range(n)]
-            todo, first = [], {}
-            for i, k in enumerate(keys):
-                if k is not None and (k in self._cache or k in first):
-                    continue
-                if k is not None:
-                    first[k] = i
-                todo.append(i)
-        if len(todo) == n:
-            items = candidates
-        elif isinstance(candidates, np.ndarray):
-            items = candidates[todo]
-        else:
-            items = [candidates[i] for i in todo]
-        raw, errs = self._evaluate(items) if len(todo) else ([], [])
-        self.n_evaluated += len(todo)
+        if self._n_in_flight:
+            raise RuntimeError(f"{type(self).__name__} has {self._n_in_flight} submitted "
+                               "evaluations in flight; collect them with results() first")
+        n = check_batch(candidates)
         values: list[Any] = [None] * n
-        errors = [EvaluationError(todo[j], t, m, tb) for j, t, m, tb in errs]
-        failed = {j for j, _, _, _ in errs}
-        for j, i in enumerate(todo):
-            if j in failed:
-                continue
-            v = raw[j]
-            if self.output == "scalar":
-                v = self._to_float(v)
-                if isinstance(v, EvaluationError):
-                    errors.append(EvaluationError(i, v.type, v.message, v.traceback))
-                    continue
-            values[i] = v
-        if self._cache_size != 0:
-            self._use_cache(keys, todo, values, errors)
+        errors: list[EvaluationError] = []
+        try:
+            self.submit(candidates)
+            while self._n_in_flight:
+                for r in self.results():
+                    values[r.key] = r.value
+                    if r.error is not None:
+                        errors.append(r.error)
+        except BaseException:
+            self.cancel()
+            raise
         errors.sort(key=lambda e: e.index)
-        if errors and self.raise_errors:
-            raise RuntimeError(f"item {errors[0].index} failed: {errors[0].error}")
         if errors:
             # The first failing batch is worth a warning; later ones are in the records.
             level = logging.INFO if self._warned else logging.WARNING
@@ -242,37 +419,8 @@ class Evaluator(abc.ABC):
             log.log(level, "%d of %d evaluations failed; first: item %d: %s",
                     len(errors), n, errors[0].index, errors[0].error)
         if self.output == "scalar":
-            return Evaluation(np.array([np.nan if v is None else v for v in values],
-                                       dtype=np.float64), tuple(errors))
+            return Evaluation(np.array(values, dtype=np.float64), tuple(errors))
         return Evaluation(tuple(values), tuple(errors))
-
-    def _use_cache(
-        self, keys: list[Any], todo: list[int], values: list[Any],
-        errors: list[EvaluationError],
-    ) -> None:
-        """Store new successes; fill repeated candidates from the cache (or copy the failure of
-        the copy that was scored)."""
-        cache = self._cache
-        failed = {e.index: e for e in errors}
-        failed_by_key = {keys[i]: e for i, e in failed.items()}
-        for i in todo:
-            k = keys[i]
-            if k is not None and i not in failed:
-                cache[k] = values[i]
-        scored = set(todo)
-        for i, k in enumerate(keys):
-            if i in scored:
-                continue
-            if k in cache:
-                values[i] = cache[k]
-                cache.move_to_end(k)
-                self.cache_hits += 1
-            else:  # a repeat of a candidate that failed in this batch
-                e = failed_by_key[k]
-                errors.append(EvaluationError(i, e.type, e.message, e.traceback))
-        if self._cache_size is not None:
-            while len(cache) > self._cache_size:
-                cache.popitem(last=False)
 
     def remember(self, known: Mapping[Any, Any]) -> None:
         """Store values for candidates not scored under that name (no-op without a cache).
@@ -294,9 +442,7 @@ class Evaluator(abc.ABC):
             if k is not None:
                 cache[k] = v
                 cache.move_to_end(k)
-        if self._cache_size is not None:
-            while len(cache) > self._cache_size:
-                cache.popitem(last=False)
+        self._trim_cache()
 
     @staticmethod
     def _to_float(v: Any) -> float | EvaluationError:
@@ -308,10 +454,6 @@ class Evaluator(abc.ABC):
             return float(v.reshape(()))
         msg = f"the function returned {type(v).__name__}, expected a real number"
         return EvaluationError(0, "TypeError", msg)
-
-    @abc.abstractmethod
-    def _evaluate(self, items: Any) -> tuple[list[Any], list[RawError]]:
-        """Score ``items``; return (raw values, [(index, error, traceback), ...])."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most evaluators hold nothing
         """Release workers or devices (a no-op for evaluators that hold none)."""
@@ -343,238 +485,41 @@ class SequentialEvaluator(Evaluator):
     (1, 'ZeroDivisionError: float division by zero')
     """
 
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
-        return _call_items(self.f, items, self.raise_errors)
-
-
-class ParallelEvaluator(Evaluator):
-    """Score candidates in parallel through joblib.
-
-    Each call splits the batch into ``n_workers * chunks_per_worker`` contiguous chunks and sends
-    one task per chunk (per-point tasks cost ~0.75 ms each here). Workers persist across calls
-    until :meth:`close`.
-
-    Parameters
-    ----------
-    f : callable
-        ``f(candidate) -> value``; must be picklable by cloudpickle (lambdas and closures are).
-    n_workers : int, optional
-        Worker count; default: the CPUs available (``os.cpu_count()``). With
-        ``backend="dask"`` or ``"ray"``, the cluster's worker count is used when omitted.
-    backend : str
-        A joblib backend: ``"loky"`` (processes, default), ``"threading"``, ``"multiprocessing"``,
-        ``"dask"`` (needs a ``distributed.Client``), or ``"ray"``.
-    chunks_per_worker : int
-        Chunks per worker and call; more balances uneven costs at more dispatch overhead.
-    blas_threads : int or None
-        BLAS/OpenMP threads per worker (set once per worker with threadpoolctl), 1 by default
-        so that ``n_workers`` processes do not oversubscribe the CPUs. None leaves them alone.
-    raise_errors, cache, output
-        See :class:`Evaluator`.
-
-    Notes
-    -----
-    A worker that dies (segfault, ``os._exit``, killed for memory) breaks the pool. The chunks
-    already returned are kept; the pool is rebuilt and the remaining items are scored one per
-    task, so the item that kills its worker is identified: it gets a :class:`WorkerDiedError`
-    failure, and the others their values. Items that were being scored when the worker died are
-    scored again.
-
-    Examples
-    --------
-    >>> with ParallelEvaluator(abs, n_workers=2) as ev:
-    ...     ev([-1.0, 2.0, -3.0]).tolist()
-    [1.0, 2.0, 3.0]
-    """
-
-    def __init__(
-        self,
-        f: Callable[[Any], Any],
-        n_workers: int | None = None,
-        *,
-        backend: str = "loky",
-        chunks_per_worker: int = 1,
-        blas_threads: int | None = 1,
-        raise_errors: bool = False,
-        cache: bool | int = False,
-        output: str = "scalar",
-    ) -> None:
+    def __init__(self, f: Callable[[Any], Any], *, raise_errors: bool = False,
+                 cache: bool | int = False, output: str = "scalar") -> None:
         super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
-        if n_workers is not None and (isinstance(n_workers, bool)
-                                      or not isinstance(n_workers, int) or n_workers < 1):
-            raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
-        if isinstance(chunks_per_worker, bool) or not isinstance(chunks_per_worker, int) \
-                or chunks_per_worker < 1:
-            raise ValueError(f"chunks_per_worker must be a positive int, got {chunks_per_worker}")
-        if not isinstance(backend, str) or backend not in _known_backends():
-            raise ValueError(f"backend must be one of {sorted(_known_backends())}, got "
-                             f"{backend!r}")
-        if blas_threads is not None and (isinstance(blas_threads, bool)
-                                         or not isinstance(blas_threads, int) or blas_threads < 1):
-            raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}")
-        if backend == "ray":
-            try:
-                from ray.util.joblib import register_ray
-            except ImportError as e:
-                raise ImportError(
-                    'backend="ray" needs Ray: pip install "asktell[ray]"'
-                ) from e
-            register_ray()
-        elif backend == "dask":
-            try:
-                import distributed
-            except ImportError as e:
-                raise ImportError(
-                    'backend="dask" needs dask.distributed: pip install "asktell[dask]"'
-                ) from e
-            if n_workers is None:
-                client = distributed.get_client()
-                n_workers = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
-        self.backend = backend
-        self.n_workers = int(n_workers or os.cpu_count() or 1)
-        self.chunks_per_worker = chunks_per_worker
-        self.blas_threads = blas_threads
-        self._parallel: Any = None
-        self._executor: Any = None
-        #: Number of times the worker pool was rebuilt after a worker died.
-        self.pool_restarts = 0
+        self._todo: deque[tuple[int, Any]] = deque()
 
-    def _chunks(self, n: int) -> list[tuple[int, int]]:
-        k = min(n, self.n_workers * self.chunks_per_worker)
-        edges = np.linspace(0, n, k + 1).round().astype(int)
-        return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+        self._todo.extend(zip(keys, items, strict=True))
 
-    def _loky(self) -> Any:
-        if self._executor is None:
-            from joblib.executor import get_memmapping_executor
-
-            self._executor = get_memmapping_executor(self.n_workers, timeout=_IDLE_TIMEOUT)
-        return self._executor
-
-    def _run(self, chunks: list[Sequence[Any]]) -> Iterator[Any]:
-        """Score chunks on the pool; yield each chunk's result, in order."""
-        args = (self.raise_errors, self.blas_threads)
-        if self.backend == "loky":
-            # joblib's own reusable (memmapping) loky executor, the one joblib.Parallel uses:
-            # ~0.3 ms per task here, where a joblib.Parallel call costs ~10 ms whatever it runs.
-            try:
-                futures = [self._loky().submit(_worker_chunk, self.f, c, *args) for c in chunks]
-            except RuntimeError as e:  # shut down by someone else (joblib, another evaluator)
-                if "shutdown" not in str(e):
-                    raise
-                self._executor = None
-                futures = [self._loky().submit(_worker_chunk, self.f, c, *args) for c in chunks]
-            for fut in futures:
-                yield fut.result()
-        else:
-            from joblib import Parallel, delayed, parallel_config
-
-            if self._parallel is None:
-                # parallel_config registers joblib's external backends (dask) on first use.
-                with parallel_config(backend=self.backend, n_jobs=self.n_workers):
-                    self._parallel = Parallel(return_as="generator")
-                self._parallel.__enter__()
-            yield from self._parallel(delayed(_worker_chunk)(self.f, c, *args) for c in chunks)
-
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
-        n = len(items)
-        if self.n_workers == 1 and self.backend in ("loky", "threading", "multiprocessing"):
-            return _call_items(self.f, items, self.raise_errors)
-        spans = self._chunks(n)
-        values: list[Any] = []
-        errors: list[RawError] = []
-        done = 0
-        try:
-            for (a, _), (vals, errs) in zip(spans, self._run([items[a:b] for a, b in spans])):
-                values.extend(vals)
-                errors.extend((a + i, t, m, tb) for i, t, m, tb in errs)
-                done = len(values)
-        except Exception as e:
-            if not _is_worker_death(e):
-                raise
-            _raise_if_unloadable(e, self.f)
-            log.warning("a worker died (%s); rebuilding the pool and isolating items", e)
-            self._rebuild()
-            for i in range(done, n):
-                v, errs = self._isolated(items, i)
-                values.append(v)
-                errors.extend((i, t, m, tb) for _, t, m, tb in errs)
-        return values, errors
-
-    def _isolated(self, items: Sequence[Any], i: int) -> tuple[Any, list[RawError]]:
-        try:
-            ((vals, errs),) = list(self._run([items[i : i + 1]]))
-            return vals[0], errs
-        except Exception as e:
-            if not _is_worker_death(e):
-                raise
-            _raise_if_unloadable(e, self.f)
-            self._rebuild()
+    def _collect(self, timeout: float | None) -> list[Raw]:
+        # Items until _SLICE seconds have passed: a cheap batch comes back in one piece, an
+        # expensive one item by item, so that a caller streaming results keeps each as it ends.
+        todo, f, out = self._todo, self.f, []
+        clock = time.perf_counter
+        start = t0 = clock()
+        while todo and t0 - start < _SLICE:
+            key, x = todo.popleft()
             if self.raise_errors:
-                raise WorkerDiedError(f"the worker scoring item {i} died: {e}") from e
-            err = WorkerDiedError(f"the worker scoring item {i} died: {type(e).__name__}: {e}")
-            return None, [(0, *_format(err))]
+                v = f(x)
+                err = None
+            else:
+                try:
+                    v, err = f(x), None
+                except Exception as e:
+                    v, err = None, _format(e)
+            t1 = clock()
+            out.append((key, v, err, t1 - t0))
+            t0 = t1
+        return out
 
-    def _rebuild(self) -> None:
-        self.pool_restarts += 1
-        self.close()
-
-    def close(self) -> None:
-        """Shut the worker pool down (a later call starts a new one).
-
-        The loky pool is joblib's process-wide one: joblib and other evaluators start a new one
-        when they next need it. Without ``close``, idle workers end after 120 s.
-        """
-        ex, self._executor = self._executor, None
-        if ex is not None:
-            try:
-                ex.shutdown(wait=True)
-            except Exception:  # a broken pool may fail to shut down; it is dropped either way
-                log.debug("shutting a broken pool down failed", exc_info=True)
-        if self._parallel is not None:
-            p, self._parallel = self._parallel, None
-            try:
-                p.__exit__(None, None, None)
-            except Exception:  # a broken pool may fail to close; it is dropped either way
-                log.debug("closing a broken pool failed", exc_info=True)
-
-    def __del__(self) -> None:
-        try:
-            if self._parallel is not None:
-                self.close()
-        except Exception:
-            pass
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_parallel"] = None
-        state["_executor"] = None
-        return state
+    def _cancel(self) -> None:
+        self._todo.clear()
 
 
-_IDLE_TIMEOUT = 120
-
-
-def _known_backends() -> set[str]:
-    """joblib's registered backends, and the external ones joblib registers on first use."""
-    from joblib.parallel import BACKENDS
-
-    return set(BACKENDS) | {"dask", "ray"}
-
-
-def _raise_if_unloadable(e: BaseException, f: Callable[..., Any]) -> None:
-    """A task that workers cannot unpickle is a usage error, not a dying worker."""
-    if "un-serialize" in str(e) or "unpickl" in str(e).lower():
-        raise TypeError(
-            f"the worker processes could not load the task (the function {f!r} or the "
-            "candidates): define the function in an importable module, or make it and its "
-            f"data picklable. loky said: {e}"
-        ) from e
-
-
-def _is_worker_death(e: BaseException) -> bool:
-    names = {c.__name__ for c in type(e).__mro__}
-    return bool(names & {"TerminatedWorkerError", "BrokenProcessPool", "BrokenExecutor"})
+#: Seconds of work a sequential evaluator does before it hands back what finished.
+_SLICE = 0.05
 
 
 class _ContractError(ValueError):
@@ -631,14 +576,13 @@ class BatchEvaluator(Evaluator):
             import torch
         except ImportError as e:
             raise ImportError('BatchEvaluator needs torch: pip install "asktell[torch]"') from e
-        if not isinstance(max_batch, int) or max_batch < 1:
-            raise ValueError(f"max_batch must be a positive int, got {max_batch!r}")
         self._torch = torch
         self.max_batch = max_batch
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
         self.dtype = dtype if dtype is not None else torch.get_default_dtype()
+        self._blocks: deque[tuple[Sequence[Any], list[int]]] = deque()
 
     def _to_input(self, chunk: Any) -> Any:
         if isinstance(chunk, np.ndarray) and chunk.dtype.kind in "fiub":
@@ -661,6 +605,21 @@ class BatchEvaluator(Evaluator):
                 "it must return one value per candidate"
             )
         return vals
+
+    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+        self._blocks.append((items, keys))
+
+    def _collect(self, timeout: float | None) -> list[Raw]:
+        # One submitted block per call: it is scored in chunks of max_batch on the device.
+        items, keys = self._blocks.popleft()
+        t0 = time.perf_counter()
+        values, errors = self._evaluate(items)
+        seconds = (time.perf_counter() - t0) / max(1, len(keys))
+        failed = {i: (t, m, tb) for i, t, m, tb in errors}
+        return [(k, values[i], failed.get(i), seconds) for i, k in enumerate(keys)]
+
+    def _cancel(self) -> None:
+        self._blocks.clear()
 
     def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
         values: list[Any] = []

@@ -9,7 +9,8 @@ import numpy as np
 
 from .boundaries import Boundaries
 from .controller import Callback, Controller, RunResult
-from .evaluators import ParallelEvaluator, SequentialEvaluator
+from .evaluators import SequentialEvaluator
+from .parallel import ParallelEvaluator
 from .plugins import registry
 
 __all__ = ["fmin"]

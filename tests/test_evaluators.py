@@ -155,27 +155,6 @@ def test_blas_threads_limited_in_workers():
     ev.close()
 
 
-def test_dask_local_cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster):
-        ev = ParallelEvaluator(fragile, backend="dask")
-        assert ev.n_workers == 2
-        xs = np.array([[1.0], [-1.0], [2.0], [3.0]])
-        vals = ev(xs)
-        np.testing.assert_array_equal(vals[[0, 2, 3]], [1.0, 2.0, 3.0])
-        assert np.isnan(vals[1]) and vals.errors[0].index == 1
-        # an optimiser driven through the cluster
-        opt = asktell.create("xnes", x0=[1.0, 1.0], sigma0=0.5, seed=0)
-        ev2 = ParallelEvaluator(square_sum, backend="dask")
-        for _ in range(5):
-            opt.tell(ev2(opt.ask()))
-        assert opt.iterations == 5
-        ev.close()
-        ev2.close()
-
-
 class Unloadable:
     """Pickles fine, fails to load in the worker."""
 
@@ -199,7 +178,7 @@ def test_unloadable_function_is_a_clear_error_not_a_dead_worker():
 
 
 def test_coexists_with_joblib_parallel():
-    """The evaluator uses joblib's own executor: joblib.Parallel keeps working beside it."""
+    """The evaluator's workers are its own: joblib.Parallel keeps working beside it."""
     import joblib
 
     ev = ParallelEvaluator(square_sum, n_workers=2)

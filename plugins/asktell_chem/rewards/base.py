@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from asktell.evaluation import Evaluation, EvaluationError
-from asktell.evaluators import Evaluator, ParallelEvaluator, SequentialEvaluator
+from asktell.evaluators import Evaluator, SequentialEvaluator
+from asktell.parallel import ParallelEvaluator
 
 from .._rdkit import canonical, parse
 

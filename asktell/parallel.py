@@ -1,0 +1,416 @@
+"""The parallel evaluator: candidates scored on worker processes (loky) or threads of this machine.
+
+Each worker is a *lane*: a one-worker executor that holds at most one task at a time. A task is
+one candidate, or a chunk of cheap ones (chunks are sized from the measured cost of an item, so
+that a task takes about :data:`TARGET_TASK_SECONDS`). Because a lane runs one task at a time:
+
+* results stream back task by task, so a run store keeps every finished evaluation and a killed
+  run repeats at most the evaluations that were running;
+* a worker that dies takes only its own task with it: the other lanes go on, finished results are
+  kept, and the dead task is retried once on a fresh worker, item by item, before an item that
+  kills its worker on its own is blamed (:class:`~asktell.WorkerDiedError`);
+* an item over the per-evaluation ``timeout`` is ended (its worker process killed and replaced)
+  and recorded as a ``TimeoutError``; the batch goes on.
+
+Workers limit their BLAS threads and exit by themselves within a second of the driver's death
+(no orphans scoring for nobody). No temporary folders are made (candidates travel by pickle).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .evaluators import Evaluator, Raw, RawError, WorkerDiedError, _format
+
+__all__ = ["ParallelEvaluator"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds of work one task aims at: cheap items are chunked up to this, expensive ones go alone.
+TARGET_TASK_SECONDS = 0.02
+#: Seconds between a worker's checks that the process that started it is alive.
+WATCHDOG_SECONDS = 0.25
+#: Seconds an idle worker process waits for work before it exits (a later call starts another).
+IDLE_TIMEOUT = 300
+
+BACKENDS = ("loky", "threading")
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_SECONDS)
+        if os.getppid() != parent:
+            os._exit(0)  # the driver died: nobody will read what this worker computes
+
+
+def _worker_init(blas_threads: int | None, parent: int) -> None:
+    """Run once in each worker process: limit BLAS threads, exit with the driver."""
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=blas_threads)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="asktell-watchdog").start()
+
+
+def _run_chunk(
+    f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
+) -> tuple[list[Any], list[RawError], list[float]]:
+    """A task, as a worker runs it: score each item, keep failures and each item's seconds."""
+    out: list[Any] = []
+    errs: list[RawError] = []
+    secs: list[float] = []
+    clock = time.perf_counter
+    for i, x in enumerate(items):
+        t0 = clock()
+        try:
+            out.append(f(x))
+        except Exception as e:
+            if raise_errors:
+                raise
+            errs.append((i, *_format(e)))
+            out.append(None)
+        secs.append(clock() - t0)
+    return out, errs, secs
+
+
+@dataclass
+class _Task:
+    keys: list[int]
+    items: list[Any]
+    retry: bool = False  # a retry after its worker died: runs alone, blamed if it dies again
+
+
+class _Lane:
+    """One worker and the one task it runs."""
+
+    def __init__(self, backend: str, blas_threads: int | None) -> None:
+        self.backend = backend
+        self.blas_threads = blas_threads
+        self.executor: Any = None
+        self.future: cf.Future[Any] | None = None
+        self.task: _Task | None = None
+        self.started = 0.0
+
+    def start(self, f: Callable[[Any], Any], task: _Task, raise_errors: bool) -> None:
+        if self.executor is None:
+            if self.backend == "loky":
+                from joblib.externals.loky import ProcessPoolExecutor
+
+                self.executor = ProcessPoolExecutor(
+                    max_workers=1, timeout=IDLE_TIMEOUT, initializer=_worker_init,
+                    initargs=(self.blas_threads, os.getpid()))
+            else:
+                self.executor = cf.ThreadPoolExecutor(max_workers=1,
+                                                      thread_name_prefix="asktell-eval")
+        self.task = task
+        self.started = time.monotonic()
+        self.future = self.executor.submit(_run_chunk, f, task.items, raise_errors)
+
+    def release(self) -> tuple[_Task, cf.Future[Any]]:
+        task, fut = self.task, self.future
+        assert task is not None and fut is not None
+        self.task = self.future = None
+        return task, fut
+
+    def kill(self) -> None:
+        """End the worker (and what it runs); the next task starts a new one."""
+        ex, self.executor = self.executor, None
+        self.task = self.future = None
+        if ex is None:
+            return
+        try:
+            if self.backend == "loky":
+                ex.shutdown(wait=False, kill_workers=True)
+            else:  # a thread cannot be killed: it is left to finish, its result ignored
+                ex.shutdown(wait=False, cancel_futures=True)
+        except Exception:  # a broken executor may fail to shut down; it is dropped either way
+            log.debug("shutting a worker down failed", exc_info=True)
+
+    def close(self) -> None:
+        ex, self.executor = self.executor, None
+        if ex is None:
+            return
+        busy = self.future is not None and not self.future.done()
+        self.task = self.future = None
+        try:
+            if self.backend == "loky":
+                ex.shutdown(wait=not busy, kill_workers=busy)
+            else:
+                ex.shutdown(wait=False, cancel_futures=True)
+        except Exception:
+            log.debug("shutting a worker down failed", exc_info=True)
+
+
+class ParallelEvaluator(Evaluator):
+    """Score candidates in parallel on worker processes (loky) or threads.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(candidate) -> value``; with ``backend="loky"`` it must be picklable by cloudpickle
+        (lambdas and closures are).
+    n_workers : int, optional
+        Worker count; default: the CPUs available (``os.cpu_count()``).
+    backend : {"loky", "threading"}
+        Worker processes (default), or threads of this process (for functions that release the
+        GIL or wait on something else). For a cluster use :class:`asktell.DaskEvaluator`.
+    chunks_per_worker : int
+        Cheap items are sent in chunks; a batch is split into at least this many chunks per
+        worker (more balances uneven costs at more dispatch overhead).
+    blas_threads : int or None
+        BLAS/OpenMP threads per worker process (set once per worker with threadpoolctl), 1 by
+        default so that ``n_workers`` processes do not oversubscribe the CPUs. None leaves them.
+    timeout : float, optional
+        Seconds one evaluation may take: an item over it is a failure (``TimeoutError``), its
+        worker process is killed and replaced, and the batch goes on. With a timeout each item
+        is its own task. With ``backend="threading"`` the thread cannot be killed: it is left
+        to finish and its result ignored.
+    raise_errors, cache, output
+        See :class:`~asktell.Evaluator`.
+
+    Notes
+    -----
+    A worker that dies (segfault, ``os._exit``, killed for memory or by a user) costs only the
+    task it was running; the other workers go on and finished results are kept. The dead task's
+    items are retried once, each alone on a fresh worker; an item whose worker dies again gets a
+    :class:`~asktell.WorkerDiedError` failure. ``n_workers=1`` without a timeout scores in this
+    process.
+
+    Examples
+    --------
+    >>> with ParallelEvaluator(abs, n_workers=2) as ev:
+    ...     ev([-1.0, 2.0, -3.0]).tolist()
+    [1.0, 2.0, 3.0]
+    """
+
+    def __init__(
+        self,
+        f: Callable[[Any], Any],
+        n_workers: int | None = None,
+        *,
+        backend: str = "loky",
+        chunks_per_worker: int = 1,
+        blas_threads: int | None = 1,
+        timeout: float | None = None,
+        raise_errors: bool = False,
+        cache: bool | int = False,
+        output: str = "scalar",
+    ) -> None:
+        super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
+        if n_workers is not None and (isinstance(n_workers, bool)
+                                      or not isinstance(n_workers, int) or n_workers < 1):
+            raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
+        if isinstance(chunks_per_worker, bool) or not isinstance(chunks_per_worker, int) \
+                or chunks_per_worker < 1:
+            raise ValueError(f"chunks_per_worker must be a positive int, got {chunks_per_worker}")
+        if backend == "dask":
+            raise ValueError('backend="dask": use asktell.DaskEvaluator (or [evaluator] '
+                             'name = "dask" in a config) to run on a Dask cluster')
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if blas_threads is not None and (isinstance(blas_threads, bool)
+                                         or not isinstance(blas_threads, int) or blas_threads < 1):
+            raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}")
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout < math.inf):
+            raise ValueError(f"timeout must be a positive number of seconds or None, got "
+                             f"{timeout!r}")
+        self.backend = backend
+        self.n_workers = int(n_workers or os.cpu_count() or 1)
+        self.chunks_per_worker = chunks_per_worker
+        self.blas_threads = blas_threads
+        self.timeout = None if timeout is None else float(timeout)
+        self._lanes: list[_Lane] = []
+        self._todo: deque[_Task] = deque()
+        self._item_seconds: float | None = None
+        #: Workers replaced after they died or ran over the timeout.
+        self.pool_restarts = 0
+
+    # ------------------------------------------------------------------ dispatch
+
+    @property
+    def _inline(self) -> bool:
+        return self.n_workers == 1 and self.timeout is None
+
+    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+        self._todo.extend(_Task([k], [x]) for k, x in zip(keys, items, strict=True))
+        if not self._inline:
+            self._fill()
+
+    def _chunk_size(self) -> int:
+        if self.timeout is not None or self._item_seconds is None:
+            return 1
+        target = max(1, int(TARGET_TASK_SECONDS / max(self._item_seconds, 1e-9)))
+        balanced = -(-len(self._todo) // (self.n_workers * self.chunks_per_worker))
+        return max(1, min(target, balanced))
+
+    def _next_task(self) -> _Task:
+        first = self._todo.popleft()
+        if first.retry:
+            return first
+        c = self._chunk_size()
+        while len(first.keys) < c and self._todo and not self._todo[0].retry:
+            t = self._todo.popleft()
+            first.keys += t.keys
+            first.items += t.items
+        return first
+
+    def _fill(self) -> None:
+        if not self._lanes:
+            self._lanes = [_Lane(self.backend, self.blas_threads)
+                           for _ in range(self.n_workers)]
+        for lane in self._lanes:
+            if not self._todo:
+                return
+            if lane.task is None:
+                task = self._next_task()
+                try:
+                    lane.start(self.f, task, self.raise_errors)
+                except RuntimeError as e:  # the executor was shut down under us
+                    if "shutdown" not in str(e):
+                        raise
+                    lane.kill()
+                    lane.start(self.f, task, self.raise_errors)
+
+    def _collect(self, timeout: float | None) -> list[Raw]:
+        if self._inline:
+            return self._collect_inline()
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._fill()
+            busy = [lane for lane in self._lanes if lane.future is not None]
+            if not busy:
+                return []
+            now = time.monotonic()
+            wait = None if end is None else max(0.0, end - now)
+            if self.timeout is not None:
+                first = min(lane.started for lane in busy) + self.timeout - now
+                wait = max(0.0, first) if wait is None else min(wait, max(0.0, first))
+            done, _ = cf.wait([lane.future for lane in busy if lane.future is not None],
+                              timeout=wait, return_when=cf.FIRST_COMPLETED)
+            out: list[Raw] = []
+            for lane in busy:
+                if lane.future in done:
+                    out.extend(self._harvest(lane))
+            if self.timeout is not None:
+                now = time.monotonic()
+                for lane in busy:
+                    if lane.future is not None and now - lane.started > self.timeout:
+                        out.extend(self._expire(lane))
+            self._fill()
+            if out or (end is not None and time.monotonic() >= end):
+                return out
+
+    def _collect_inline(self) -> list[Raw]:
+        out: list[Raw] = []
+        start = time.perf_counter()
+        while self._todo and time.perf_counter() - start < TARGET_TASK_SECONDS:
+            task = self._todo.popleft()
+            vals, errs, secs = _run_chunk(self.f, task.items, self.raise_errors)
+            out.extend(self._raw(task, vals, errs, secs))
+        return out
+
+    @staticmethod
+    def _raw(task: _Task, vals: list[Any], errs: list[RawError],
+             secs: list[float]) -> list[Raw]:
+        failed = {i: (t, m, tb) for i, t, m, tb in errs}
+        return [(k, vals[i], failed.get(i), secs[i]) for i, k in enumerate(task.keys)]
+
+    def _harvest(self, lane: _Lane) -> list[Raw]:
+        task, fut = lane.release()
+        try:
+            vals, errs, secs = fut.result()
+        except Exception as e:
+            if not _is_worker_death(e):
+                raise  # raise_errors, or a bug of ours: the caller cancels the rest
+            _raise_if_unloadable(e, self.f)
+            lane.kill()
+            self.pool_restarts += 1
+            return self._died(task, e)
+        mean = sum(secs) / len(secs)
+        self._item_seconds = mean if self._item_seconds is None else (
+            0.7 * self._item_seconds + 0.3 * mean)
+        return self._raw(task, vals, errs, secs)
+
+    def _died(self, task: _Task, e: BaseException) -> list[Raw]:
+        if not task.retry:
+            log.warning("a worker died (%s: %s) scoring %d item(s); retrying each alone on a "
+                        "new worker", type(e).__name__, e, len(task.keys))
+            retries = [_Task([k], [x], retry=True) for k, x in zip(task.keys, task.items,
+                                                                    strict=True)]
+            self._todo.extendleft(reversed(retries))
+            return []
+        (key,) = task.keys
+        if self.raise_errors:
+            raise WorkerDiedError(f"the worker scoring item {key} died: {e}") from e
+        err = WorkerDiedError(f"the worker scoring item {key} died twice, the second time "
+                              f"alone: {type(e).__name__}: {e}")
+        return [(key, None, _format(err), math.nan)]
+
+    def _expire(self, lane: _Lane) -> list[Raw]:
+        task, _ = lane.release()
+        lane.kill()
+        self.pool_restarts += 1
+        (key,) = task.keys
+        err = TimeoutError(f"the evaluation ran over the timeout of {self.timeout:g} s; its "
+                           "worker was stopped")
+        if self.raise_errors:
+            raise err
+        return [(key, None, _format(err), float(self.timeout or math.nan))]
+
+    def _cancel(self) -> None:
+        self._todo.clear()
+        for lane in self._lanes:
+            if lane.future is not None and not lane.future.done():
+                lane.kill()
+            lane.task = lane.future = None
+
+    def close(self) -> None:
+        """Stop the workers (a later call starts new ones).
+
+        Without ``close``, idle workers exit after :data:`IDLE_TIMEOUT` seconds, and with the
+        process that started them.
+        """
+        self._todo.clear()
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            lane.close()
+
+    def __del__(self) -> None:
+        try:
+            if self._lanes:
+                self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_lanes"] = []
+        state["_todo"] = deque()
+        return state
+
+
+def _raise_if_unloadable(e: BaseException, f: Callable[..., Any]) -> None:
+    """A task that workers cannot unpickle is a usage error, not a dying worker."""
+    if "un-serialize" in str(e) or "unpickl" in str(e).lower():
+        raise TypeError(
+            f"the worker processes could not load the task (the function {f!r} or the "
+            "candidates): define the function in an importable module, or make it and its "
+            f"data picklable. loky said: {e}"
+        ) from e
+
+
+def _is_worker_death(e: BaseException) -> bool:
+    names = {c.__name__ for c in type(e).__mro__}
+    return bool(names & {"TerminatedWorkerError", "BrokenProcessPool", "BrokenExecutor"})
