@@ -362,7 +362,7 @@ class Evaluator(abc.ABC):
                 self._cache.popitem(last=False)
 
     @abc.abstractmethod
-    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+    def _submit(self, items: Sequence[Any] | np.ndarray, keys: list[int]) -> None:
         """Queue or start the scoring of ``items`` (keys: one per item)."""
 
     @abc.abstractmethod
@@ -490,7 +490,7 @@ class SequentialEvaluator(Evaluator):
         super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
         self._todo: deque[tuple[int, Any]] = deque()
 
-    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+    def _submit(self, items: Sequence[Any] | np.ndarray, keys: list[int]) -> None:
         self._todo.extend(zip(keys, items, strict=True))
 
     def _collect(self, timeout: float | None) -> list[Raw]:
@@ -582,7 +582,7 @@ class BatchEvaluator(Evaluator):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
         self.dtype = dtype if dtype is not None else torch.get_default_dtype()
-        self._blocks: deque[tuple[Sequence[Any], list[int]]] = deque()
+        self._blocks: deque[tuple[Sequence[Any] | np.ndarray, list[int]]] = deque()
 
     def _to_input(self, chunk: Any) -> Any:
         if isinstance(chunk, np.ndarray) and chunk.dtype.kind in "fiub":
@@ -606,7 +606,7 @@ class BatchEvaluator(Evaluator):
             )
         return vals
 
-    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+    def _submit(self, items: Sequence[Any] | np.ndarray, keys: list[int]) -> None:
         self._blocks.append((items, keys))
 
     def _collect(self, timeout: float | None) -> list[Raw]:
@@ -621,7 +621,7 @@ class BatchEvaluator(Evaluator):
     def _cancel(self) -> None:
         self._blocks.clear()
 
-    def _evaluate(self, items: Sequence[Any]) -> tuple[list[Any], list[RawError]]:
+    def _evaluate(self, items: Any) -> tuple[list[Any], list[RawError]]:
         values: list[Any] = []
         errors: list[RawError] = []
         n, start = len(items), 0

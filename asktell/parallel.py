@@ -243,7 +243,7 @@ class ParallelEvaluator(Evaluator):
     def _inline(self) -> bool:
         return self.n_workers == 1 and self.timeout is None
 
-    def _submit(self, items: Sequence[Any], keys: list[int]) -> None:
+    def _submit(self, items: Any, keys: list[int]) -> None:
         self._todo.extend(_Task([k], [x]) for k, x in zip(keys, items, strict=True))
         if not self._inline:
             self._fill()
