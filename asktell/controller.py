@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from . import serialization
-from .evaluation import Evaluation, as_evaluation
-from .evaluators import Evaluator
+from .evaluation import Evaluation, EvaluationError, as_evaluation
+from .evaluators import Evaluator, take
 from .protocol import AskTell, Told
 from .stopping import StoppingRules, StopTracker
-from .store import RunStore
+from .store import RunStore, StoredEvaluation
 
 __all__ = ["Controller", "IterationInfo", "ReplayError", "RunResult"]
 
@@ -134,8 +134,11 @@ class Controller:
     commit_seconds : float
         With a store: batches told within this many seconds of the last commit are committed
         together, in one transaction, so that a cheap objective does not pay a commit per batch.
-        A batch that took longer is committed at once. A crash loses at most this much
-        evaluation time; 0 commits every batch as it is told.
+        A batch that took longer is committed at once. Once a batch has run this long, its
+        evaluations are committed as they come back (with an :class:`~asktell.Evaluator`;
+        another callable scores whole batches), so a resumed run repeats only those that were
+        running at the crash, and those that finished within the batch's first
+        ``commit_seconds``. 0 commits every batch and every evaluation at once.
 
     Examples
     --------
@@ -197,6 +200,8 @@ class Controller:
         self._last_batch: Any = None
         self._checkpointed = optimiser.iterations if store is not None else 0
         self._checkpoint_time = time.monotonic()
+        #: Finished evaluations of the batch a resumed run starts with, by index.
+        self._known: dict[int, StoredEvaluation] = {}
 
     @classmethod
     def resume(
@@ -284,6 +289,19 @@ class Controller:
         self._elapsed_before = elapsed
         self._last_batch = store.last_candidates()
         self._checkpointed = after
+        kept = store.evaluations(iteration=opt.iterations + 1)
+        if kept:
+            xs = opt.pending if opt.awaiting_tell else opt.ask()
+            for e in kept:
+                if e.index >= len(xs) or serialization.dumps(take(xs, [e.index])[0]) != \
+                        serialization.dumps(e.candidate):
+                    raise ReplayError(
+                        f"{store.path}: batch {e.iteration} was asked again with other "
+                        "candidates than the evaluations kept for it: the method, its "
+                        "arguments or the code changed since the run was written")
+            self._known = {e.index: e for e in kept}
+            log.info("batch %d: %d of %d evaluations were kept before the interruption; "
+                     "the others run now", opt.iterations + 1, len(kept), len(xs))
         if n:
             log.info("replayed %d batches after the checkpoint at batch %d in %.2f s", n, after,
                      time.perf_counter() - t0)
@@ -327,7 +345,10 @@ class Controller:
                 t0 = perf()
                 xs = opt.pending if opt.awaiting_tell else opt.ask()
                 t1 = perf()
-                evaluation = as_evaluation(evaluate(xs))
+                if store is not None and isinstance(evaluate, Evaluator):
+                    evaluation = self._evaluate_kept(xs, evaluate, store)
+                else:
+                    evaluation = as_evaluation(evaluate(xs))
                 t2 = perf()
                 opt.tell(evaluation)
                 told = opt.last_told
@@ -373,6 +394,58 @@ class Controller:
             evaluations=opt.evaluations, failures=opt.failures, stop_reason=reason,
             elapsed=elapsed, run_dir=None if store is None else store.path,
         )
+
+    def _evaluate_kept(self, xs: Any, evaluate: Evaluator, store: RunStore) -> Evaluation:
+        """Score a batch, keeping each finished evaluation in the store while it runs long."""
+        iteration = self.optimiser.iterations + 1
+        n = len(xs)
+        scalar = evaluate.output == "scalar"
+        values: list[Any] = [None] * n
+        errors: list[EvaluationError] = []
+        known, self._known = self._known, {}
+        for i, e in known.items():
+            values[i] = e.value if scalar else e.result
+            if e.error is not None:
+                errors.append(EvaluationError(i, e.error["type"], e.error["message"]))
+        todo = [i for i in range(n) if i not in known]
+        pending: list[Any] = []
+        clock = time.monotonic
+        start = clock()
+        every = self.commit_seconds
+
+        def keep() -> None:
+            store.add_evaluations(iteration, [
+                (r.key, take(xs, [r.key])[0], r.value if scalar else math.nan,
+                 None if scalar else r.value,
+                 None if r.error is None else r.error.to_plain(), r.seconds)
+                for r in pending])
+            pending.clear()
+
+        try:
+            if todo:
+                evaluate.submit(xs if len(todo) == n else take(xs, todo), todo)
+            while evaluate.in_flight:
+                for r in evaluate.results():
+                    values[r.key] = r.value
+                    if r.error is not None:
+                        errors.append(r.error)
+                    pending.append(r)
+                if pending and clock() - start >= every:
+                    keep()  # a long batch: what finished survives a crash
+        except BaseException:
+            evaluate.cancel()
+            if pending:
+                try:
+                    keep()
+                except Exception:  # the store is what failed: nothing more to save
+                    log.debug("could not keep the finished evaluations", exc_info=True)
+            raise
+        errors.sort(key=lambda e: e.index)
+        evaluate.log_failures(errors, n)
+        if scalar:
+            return Evaluation(np.array([np.nan if v is None else v for v in values],
+                                       dtype=np.float64), tuple(errors))
+        return Evaluation(tuple(values), tuple(errors))
 
     def _controller_state(self, elapsed: float) -> dict[str, Any]:
         return {"tracker": self._tracker.state(), "elapsed": elapsed}

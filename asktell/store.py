@@ -23,7 +23,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,10 @@ import numpy as np
 
 from . import serialization
 
-__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError"]
+__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError", "StoredEvaluation"]
 
 STORE_FILE = "run.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,9 +64,22 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     optimiser   TEXT NOT NULL,
     controller  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS evaluations (
+    seq         INTEGER PRIMARY KEY,
+    iteration   INTEGER NOT NULL,
+    idx         INTEGER NOT NULL,
+    candidate   TEXT NOT NULL,
+    value       REAL,
+    result      TEXT,
+    error       TEXT,
+    seconds     REAL,
+    UNIQUE (iteration, idx)
+);
 """
 
 _APPEND = "INSERT INTO batches VALUES (" + ",".join("?" * 17) + ")"
+_ADD_EVALUATION = ("INSERT OR REPLACE INTO evaluations (iteration, idx, candidate, value, result, "
+                   "error, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
 
 
@@ -95,8 +108,50 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
     con.execute("DROP TABLE state")
 
 
+def _migrate_2_to_3(con: sqlite3.Connection) -> None:
+    """Schema 2 to 3: the ``evaluations`` table (finished evaluations of unfinished batches)."""
+    for stmt in _statements(_SCHEMA):
+        con.execute(stmt)
+
+
 #: ``version -> migration to version + 1``; each runs inside one transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3}
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    """One finished evaluation kept before its batch was told (see
+    :meth:`RunStore.add_evaluations`).
+
+    Attributes
+    ----------
+    seq : int
+        Order of arrival in the store (increasing).
+    iteration : int
+        The batch the candidate belongs to.
+    index : int
+        Its position (key) in that batch.
+    candidate : object
+        The candidate.
+    value : float
+        The value (NaN for a failure or an object result).
+    result : object or None
+        The object returned, for evaluators with ``output="object"``.
+    error : dict or None
+        ``{"index", "type", "message", "error"}`` for a failure.
+    seconds : float
+        How long the evaluation took (NaN where unknown).
+    """
+
+    seq: int
+    iteration: int
+    index: int
+    candidate: Any
+    value: float
+    result: Any
+    error: dict[str, Any] | None
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -214,6 +269,8 @@ class RunStore:
             )
         self.readonly = readonly
         self._queue: list[tuple[Any, ...]] = []
+        self._eval_queue: list[tuple[Any, ...]] = []
+        self._evals_stored = False
         try:
             self._con = self._connect(db, readonly)
             version = self._schema_version()
@@ -228,6 +285,8 @@ class RunStore:
                 self._con = self._migrated_copy(self._con, version)
             else:
                 self._migrate(self._con, version)
+        self._evals_stored = bool(self._con.execute(
+            "SELECT 1 FROM evaluations LIMIT 1").fetchone())
 
     @staticmethod
     def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
@@ -414,15 +473,25 @@ class RunStore:
         checkpoint : (iteration, optimiser JSON, controller JSON), optional
             Written in the same transaction.
         """
-        rows, con = self._queue, self._con
-        if not rows and checkpoint is None:
+        rows, evals, con = self._queue, self._eval_queue, self._con
+        if not rows and not evals and checkpoint is None:
             return
-        if len(rows) == 1 and checkpoint is None:
+        # Evaluations of a batch told now are in its row: drop them in the same transaction.
+        drop = rows and (self._evals_stored or evals)
+        if len(rows) == 1 and checkpoint is None and not evals and not drop:
             con.execute(_APPEND, rows[0])  # one statement: atomic on its own
         else:
             con.execute("BEGIN")
             try:
+                if evals:
+                    con.executemany(_ADD_EVALUATION, evals)
+                    self._evals_stored = True
                 con.executemany(_APPEND, rows)
+                if drop:
+                    con.execute("DELETE FROM evaluations WHERE iteration <= ?",
+                                (max(r[0] for r in rows),))
+                    self._evals_stored = bool(con.execute(
+                        "SELECT 1 FROM evaluations LIMIT 1").fetchone())
                 if checkpoint is not None:
                     con.execute(_CHECKPOINT, checkpoint)
                 con.execute("COMMIT")
@@ -430,6 +499,65 @@ class RunStore:
                 con.execute("ROLLBACK")
                 raise
         self._queue = []
+        self._eval_queue = []
+
+    def add_evaluations(
+        self,
+        iteration: int,
+        rows: Iterable[tuple[int, Any, float, Any, dict[str, Any] | None, float]],
+        *,
+        defer: bool = False,
+    ) -> None:
+        """Keep finished evaluations of a batch that has not been told yet.
+
+        A killed run then loses none of them: on resume the batch is asked again and only its
+        missing evaluations run (see :meth:`evaluations`). They are deleted when the batch they
+        belong to is appended (its row holds them).
+
+        Parameters
+        ----------
+        iteration : int
+            The batch the candidates belong to (the next to be appended).
+        rows : iterable of (index, candidate, value, result, error, seconds)
+            ``value`` a float (NaN for a failure or an object result), ``result`` the object
+            returned or None, ``error`` the failure's plain record or None.
+        defer : bool
+            Queue them for the next commit instead of committing now.
+        """
+        for idx, cand, value, result, error, seconds in rows:
+            self._eval_queue.append((
+                int(iteration), int(idx), serialization.pack(cand), _nan_to_none(value),
+                None if result is None else serialization.dumps(result),
+                None if error is None else json.dumps(error), _nan_to_none(seconds)))
+        if not defer:
+            self.flush()
+
+    def evaluations(self, iteration: int | None = None, after: int = 0) -> list[StoredEvaluation]:
+        """Evaluations kept by :meth:`add_evaluations` and not yet part of a stored batch.
+
+        Parameters
+        ----------
+        iteration : int, optional
+            Only those of this batch.
+        after : int
+            Only those with ``seq > after``.
+
+        Returns
+        -------
+        list of StoredEvaluation
+            In order of arrival.
+        """
+        sql = ("SELECT seq, iteration, idx, candidate, value, result, error, seconds "
+               "FROM evaluations WHERE seq > ?")
+        args: tuple[int, ...] = (after,)
+        if iteration is not None:
+            sql += " AND iteration = ?"
+            args += (iteration,)
+        return [
+            StoredEvaluation(r[0], r[1], r[2], serialization.unpack(r[3]), _f(r[4]),
+                             _load(r[5]), None if r[6] is None else json.loads(r[6]), _f(r[7]))
+            for r in self._con.execute(sql + " ORDER BY seq", args)
+        ]
 
     def checkpoint(self, iteration: int, optimiser_state: dict[str, Any],
                    controller_state: dict[str, Any]) -> None:
@@ -447,8 +575,8 @@ class RunStore:
 
     @property
     def queued(self) -> int:
-        """Batches appended with ``defer=True`` and not yet committed."""
-        return len(self._queue)
+        """Batches and evaluations added with ``defer=True`` and not yet committed."""
+        return len(self._queue) + len(self._eval_queue)
 
     def set_meta(self, **items: Any) -> None:
         """Set plain-data meta entries (status, stop reason, ...)."""
