@@ -26,13 +26,24 @@ from .hookspecs import hookimpl
 from .numeric import NumericOptimiser, PopulationOptimiser
 from .parallel import ParallelEvaluator
 from .plugins import Registry, create, get, registry
-from .protocol import AskTell, Direction, Estimator, Optimiser, ProtocolError, Told
+from .protocol import (
+    AskTell,
+    AsyncAskTell,
+    AsyncUpdate,
+    Direction,
+    Estimator,
+    Optimiser,
+    ProtocolError,
+    Told,
+)
 from .runs import export_history, resume, run, summary
 from .stopping import StoppingRules
 from .store import RunStore
 
 __all__ = [
     "AskTell",
+    "AsyncAskTell",
+    "AsyncUpdate",
     "BatchEvaluator",
     "Boundaries",
     "Controller",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import serialization
+from . import async_run, serialization
 from .evaluation import Evaluation, EvaluationError, as_evaluation
 from .evaluators import Evaluator, take
 from .protocol import AskTell, Told
@@ -139,6 +139,16 @@ class Controller:
         another callable scores whole batches), so a resumed run repeats only those that were
         running at the crash, and those that finished within the batch's first
         ``commit_seconds``. 0 commits every batch and every evaluation at once.
+    mode : {"sync", "async"}
+        ``"sync"`` (default): ask a batch, evaluate it whole, tell it. ``"async"``: keep
+        ``max_in_flight`` candidates submitted to a streaming :class:`~asktell.Evaluator` and
+        tell each result as it arrives, asking a new candidate at once, for methods that
+        declare :class:`~asktell.AsyncAskTell` (see :mod:`asktell.async_run`). Stopping rules
+        and callbacks then run at each update; with a store, the state is checkpointed at
+        each update and every finished evaluation is kept.
+    max_in_flight : int, optional
+        With ``mode="async"``: candidates kept in flight; default the evaluator's
+        ``n_workers`` (1 for an evaluator without workers), at most the method's own bound.
 
     Examples
     --------
@@ -164,6 +174,8 @@ class Controller:
         checkpoint_every: int = 100,
         checkpoint_seconds: float = 60.0,
         commit_seconds: float = 0.1,
+        mode: str = "sync",
+        max_in_flight: int | None = None,
     ) -> None:
         if not isinstance(optimiser, AskTell):
             raise TypeError(f"optimiser must be an asktell.Optimiser or Estimator, got "
@@ -184,6 +196,14 @@ class Controller:
                          ("commit_seconds", commit_seconds)):
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < 1e300:
                 raise ValueError(f"{key} must be a non-negative number, got {val!r}")
+        if mode not in ("sync", "async"):
+            raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
+        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(
+                max_in_flight, int) or max_in_flight < 1):
+            raise ValueError(f"max_in_flight must be a positive int or None, got "
+                             f"{max_in_flight!r}")
+        self.mode = mode
+        self.max_in_flight = max_in_flight
         self.optimiser = optimiser
         self.evaluate = evaluate
         self.rules = stop
@@ -202,6 +222,11 @@ class Controller:
         self._checkpoint_time = time.monotonic()
         #: Finished evaluations of the batch a resumed run starts with, by index.
         self._known: dict[int, StoredEvaluation] = {}
+        self._after_seq = 0
+        self._async_limit = 1
+        if mode == "async":
+            async_run.check_async(self)
+            self._async_limit = async_run.async_limit(self)
 
     @classmethod
     def resume(
@@ -243,7 +268,10 @@ class Controller:
         try:
             cls._check_settings(store, optimiser)
             ctl = cls(optimiser, evaluate, store=store, **kwargs)
-            ctl._restore()
+            if ctl.mode == "async":
+                async_run.restore_async(ctl)
+            else:
+                ctl._restore()
         except BaseException:
             store.close()
             raise
@@ -321,6 +349,8 @@ class Controller:
         With a store, each batch is committed before the next ask, and the run's status
         ("running", "finished" or "interrupted") is kept in the store's meta.
         """
+        if self.mode == "async":
+            return async_run.run_async(self)
         opt, store, evaluate = self.optimiser, self.store, self.evaluate
         tracker, callbacks = self._tracker, self.callbacks
         perf = time.perf_counter

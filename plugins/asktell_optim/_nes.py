@@ -11,7 +11,7 @@ import numpy as np
 
 from asktell.boundaries import Boundaries
 from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE
+from asktell.protocol import MINIMISE, AsyncAskTell
 
 __all__ = ["NaturalEvolutionStrategy", "nes_utilities"]
 
@@ -39,7 +39,7 @@ def nes_utilities(n: int) -> np.ndarray:
     return us
 
 
-class NaturalEvolutionStrategy(PopulationOptimiser):
+class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     """Base of xNES and SNES: sample z ~ N(0, I), map to x, rank, update.
 
     Subclasses implement ``_map(z) -> x``, ``_update(zs_ranked)`` (the natural-gradient step on
@@ -62,6 +62,16 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         the current batch, span less than ``tolfun`` (as pycma's ``tolfun``).
     max_iterations : int, optional
         Stop after this many batches; default 100 + 150 (d + 3)² / √λ (pycma's ``maxiter``).
+
+    Notes
+    -----
+    **Asynchronous use** (:class:`asktell.AsyncAskTell`): ``ask_async(n)`` samples n points
+    from the current distribution; an update is made from the first λ results told, whatever
+    distribution they were sampled from. Each told point is re-expressed in the current
+    distribution (z = A⁻¹(x − μ) for xNES, (x − μ)/σ for SNES, from the unprojected sample),
+    as pycma does for solutions it did not sample, so a stale result pulls the mean towards
+    its point with the weight of its rank. With a few candidates in flight per λ (as with
+    nevergrad's ``num_workers``) most results are at most one update old.
     """
 
     def __init__(
@@ -125,6 +135,30 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
 
     def _extra_stop(self) -> dict[str, Any]:
         return {}
+
+    @abc.abstractmethod
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        """Standard-normal coordinates z of points x (shape (n, d)) in the current
+        distribution (the inverse of :meth:`_map`)."""
+
+    # ------------------------------------------------------------------ asynchronous
+
+    stale_results = ("re-expressed in the current distribution (z from the unprojected "
+                     "sample) and ranked with the generation they complete")
+
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        z = self._rng.standard_normal((n, self.n_parameters))
+        raw = self._map(z)
+        x, outside = self._repair(raw.copy())
+        return x, np.column_stack([raw, outside])
+
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      losses: np.ndarray) -> None:
+        d = self.n_parameters
+        self._zs = self._express(records[:, :d])
+        self._outside = records[:, d].copy()
+        self._any_outside = bool(self._outside.any())
+        self._tell(losses)
 
     # ------------------------------------------------------------------ the protocol
 

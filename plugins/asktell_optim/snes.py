@@ -94,6 +94,9 @@ class SNES(NaturalEvolutionStrategy):
     def _map(self, z: np.ndarray) -> np.ndarray:
         return self._mu + self._sigmas * z
 
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        return (x - self._mu) / self._sigmas
+
     def _update(self, zs: np.ndarray) -> None:
         us = self._us
         self._mu = self._mu + self._eta_mu * self._sigmas * (us @ zs)

@@ -122,6 +122,9 @@ class XNES(NaturalEvolutionStrategy):
     def _map(self, z: np.ndarray) -> np.ndarray:
         return self._mu + z @ self._A.T
 
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(self._A, (x - self._mu).T).T
+
     def _update(self, zs: np.ndarray) -> None:
         us = self._us
         self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
