@@ -3,7 +3,8 @@
 A free worker gets the next candidate as soon as it is free: ``max_in_flight`` candidates are
 kept submitted to a streaming :class:`~asktell.Evaluator`; each result is told to the method
 (an :class:`~asktell.AsyncAskTell`) as it arrives and one new candidate is asked and submitted
-at once. The stopping rules and callbacks run at each update (a generation's worth of results).
+at once. Callbacks run at each update (a generation's worth of results), the stopping rules
+after each result.
 
 With a store, every finished evaluation is kept (committed in groups, ``commit_seconds``), and
 the method's state is checkpointed at every update together with the update's history row.
@@ -226,8 +227,8 @@ def run_async(ctl: Controller) -> RunResult:
                         if out:
                             reason = {"callback": out if isinstance(out, (str, int, float))
                                       else True}
-                    if reason is None:
-                        reason = check()
+                if reason is None:
+                    reason = check()  # at each result: max_evaluations, target, timeout
                 if reason is not None:
                     break
                 k, xn = opt.ask_async(1)

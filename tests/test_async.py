@@ -1,0 +1,181 @@
+"""Asynchronous evaluation: the AsyncAskTell capability, the async controller and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import asktell
+from asktell.testing import check_async
+
+METHODS = ["xnes", "snes", "cmaes", "pso"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_conforms(name):
+    check_async(lambda **kw: asktell.create(name, x0=[1.0, 2.0, 0.5], sigma0=0.5, **kw))
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_boundaries_respected(name):
+    b = asktell.RectangularBoundaries([0, 0], [1, 1])
+    o = asktell.create(name, x0=[0.9, 0.9], sigma0=2.0, boundaries=b, seed=0)
+    for _ in range(30):
+        keys, xs = o.ask_async(2)
+        assert np.all(b.contains(xs))
+        o.tell_async(keys[::-1], [float(x @ x) for x in xs[::-1]])
+
+
+@pytest.mark.parametrize("name", ["nelder-mead"])
+def test_unsupported_method_is_refused(name):
+    o = asktell.create(name, x0=[1.0, 2.0], seed=0)
+    assert not isinstance(o, asktell.AsyncAskTell)
+    with pytest.raises(TypeError, match="nelder-mead does not support asynchronous.*mode='sync'"):
+        asktell.Controller(o, asktell.SequentialEvaluator(lambda x: 0.0), mode="async")
+
+
+def test_modes_do_not_mix():
+    o = asktell.create("xnes", x0=[1.0, 2.0], seed=0)
+    o.ask()
+    with pytest.raises(asktell.ProtocolError, match="do not mix"):
+        o.ask_async(1)
+    o.tell([1.0] * o.popsize)
+    o.ask_async(1)
+    with pytest.raises(asktell.ProtocolError, match="do not mix"):
+        o.ask()
+
+
+def test_pso_bounds_in_flight():
+    o = asktell.create("pso", x0=[1.0, 2.0], popsize=5, seed=0)
+    o.ask_async(5)
+    with pytest.raises(ValueError, match="at most 5 candidates in flight"):
+        o.ask_async(1)
+
+
+def test_controller_validation():
+    o = asktell.create("xnes", x0=[1.0, 2.0], seed=0)
+    ev = asktell.SequentialEvaluator(lambda x: 0.0)
+    with pytest.raises(ValueError, match="mode must be"):
+        asktell.Controller(o, ev, mode="fast")
+    with pytest.raises(ValueError, match="max_in_flight"):
+        asktell.Controller(o, ev, mode="async", max_in_flight=0)
+    with pytest.raises(TypeError, match="streaming asktell.Evaluator"):
+        asktell.Controller(o, lambda xs: [0.0] * len(xs), mode="async")
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_async_run_converges(name):
+    calls = []
+
+    def f(x):
+        time.sleep(0.0005 * (len(calls) % 7 == 0))
+        calls.append(1)
+        return float(x @ x)
+
+    seen = []
+    o = asktell.create(name, x0=np.ones(4), sigma0=0.5, seed=3)
+    with asktell.ParallelEvaluator(f, 3, backend="threading") as ev:
+        r = asktell.Controller(o, ev, mode="async", stop={"target": 1e-6, "max_iterations": 400},
+                               callbacks=[seen.append], progress=False).run()
+    assert r.fbest < 1e-6, r
+    assert r.stop_reason == {"target": 1e-6}
+    assert [i.iteration for i in seen] == list(range(1, r.iterations + 1))
+    assert all(len(i.values) == o.popsize for i in seen)
+
+
+def test_failures_and_max_evaluations():
+    def f(x):
+        return None if x[0] > 1.2 else float(x @ x)
+
+    o = asktell.create("xnes", x0=np.ones(3), sigma0=0.5, seed=0)
+    r = asktell.Controller(o, asktell.SequentialEvaluator(f), mode="async", max_in_flight=2,
+                           stop={"max_evaluations": 50}, progress=False).run()
+    assert r.evaluations == 50 and r.failures > 0
+
+
+def test_store_and_resume(tmp_path):
+    def f(x):
+        return float(x @ x)
+
+    run_dir = tmp_path / "run"
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=0)
+    with asktell.RunStore.create(run_dir, {}) as store:
+        r1 = asktell.Controller(o, asktell.SequentialEvaluator(f), mode="async", max_in_flight=3,
+                                store=store, stop={"max_iterations": 10}, progress=False).run()
+    assert r1.iterations == 10
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=0)
+    ctl = asktell.Controller.resume(run_dir, o, asktell.SequentialEvaluator(f), mode="async",
+                                    stop={"max_iterations": 20}, progress=False)
+    r2 = ctl.run()
+    ctl.store.close()
+    assert r2.iterations == 20 and r2.fbest <= r1.fbest
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        assert len(store) == 20
+        assert store.get_meta("mode") == "async"
+
+
+_CRASHING = textwrap.dedent("""
+    import json, os, sys, time
+    import numpy as np
+    import asktell
+    log_path, run_dir, die_at, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+    def f(x):
+        with open(log_path) as fh:
+            n = sum(1 for _ in fh)
+        if n == die_at:
+            os._exit(9)  # the driver dies mid-evaluation, like a SIGKILL
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps([float(v) for v in x]) + "\\n")
+        time.sleep(0.002)
+        return float(x @ x)
+
+    opt = asktell.create("xnes", x0=np.ones(3), sigma0=0.5, popsize=6, seed=4)
+    ev = asktell.ParallelEvaluator(f, 3, backend="threading")
+    kw = dict(mode="async", stop={"max_evaluations": 60}, progress=False, commit_seconds=0)
+    if resume == "1":
+        ctl = asktell.Controller.resume(run_dir, opt, ev, **kw)
+    else:
+        ctl = asktell.Controller(opt, ev, store=asktell.RunStore.create(run_dir, {}), **kw)
+    r = ctl.run()
+    ctl.store.close()
+    print(r.evaluations, r.iterations)
+""")
+
+
+def test_killed_async_run_repeats_only_the_running(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASHING)
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), "23", "0"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 9, p.stderr
+    before = log.read_text().splitlines()
+    assert 20 <= len(before) <= 23
+    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), "-1", "1"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    calls = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    repeated = len(calls) - len(set(calls))
+    assert repeated <= 3, f"{repeated} evaluations repeated; at most the 3 running may be"
+    print(f"calls before the kill {len(before)}, after {len(calls)}, repeated {repeated}")
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        assert store.get_meta("status") == "finished"
+        told = sum(b.values.size for b in store.batches())
+    assert told + len(store_evals(run_dir)) >= 60 - 6
+
+
+def store_evals(run_dir: Path) -> list:
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        return store.evaluations()
