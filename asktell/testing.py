@@ -383,7 +383,7 @@ def check_async(
         while o.evaluations < n:
             keys, _ = o.outstanding
             if len(keys) < m:
-                k, xs = o.ask_async(m - len(keys))
+                _k, xs = o.ask_async(m - len(keys))
                 assert not xs.flags.writeable, "ask_async() must return a read-only array"
                 trace.append(serialization.dumps(xs))
             keys, xs = o.outstanding

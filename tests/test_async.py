@@ -38,7 +38,7 @@ def test_boundaries_respected(name):
 def test_unsupported_method_is_refused(name):
     o = asktell.create(name, x0=[1.0, 2.0], seed=0)
     assert not isinstance(o, asktell.AsyncAskTell)
-    with pytest.raises(TypeError, match="nelder-mead does not support asynchronous.*mode='sync'"):
+    with pytest.raises(TypeError, match=r"nelder-mead does not support asynchronous.*mode='sync'"):
         asktell.Controller(o, asktell.SequentialEvaluator(lambda x: 0.0), mode="async")
 
 
@@ -67,7 +67,7 @@ def test_controller_validation():
         asktell.Controller(o, ev, mode="fast")
     with pytest.raises(ValueError, match="max_in_flight"):
         asktell.Controller(o, ev, mode="async", max_in_flight=0)
-    with pytest.raises(TypeError, match="streaming asktell.Evaluator"):
+    with pytest.raises(TypeError, match=r"streaming asktell\.Evaluator"):
         asktell.Controller(o, lambda xs: [0.0] * len(xs), mode="async")
 
 

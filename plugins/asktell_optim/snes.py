@@ -101,7 +101,9 @@ class SNES(NaturalEvolutionStrategy):
         us = self._us
         self._mu = self._mu + self._eta_mu * self._sigmas * (us @ zs)
         # Σ u_k (z_k² − 1) = Σ u_k z_k² because the utilities sum to 0.
-        self._sigmas = self._sigmas * np.exp((0.5 * self._eta_sigma) * (us @ (zs * zs)))
+        cu = self._cov_us
+        g = us @ (zs * zs) if cu is None else cu @ (zs * zs) - cu.sum()
+        self._sigmas = self._sigmas * np.exp((0.5 * self._eta_sigma) * g)
 
     def _variances(self) -> np.ndarray:
         return self._sigmas * self._sigmas

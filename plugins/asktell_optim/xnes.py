@@ -129,7 +129,11 @@ class XNES(NaturalEvolutionStrategy):
         us = self._us
         self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
         # G_M = sum_k u_k (z_k z_kᵀ − I); the −I term vanishes because the utilities sum to 0.
-        gm = (zs.T * us) @ zs
+        cu = self._cov_us
+        if cu is None:
+            gm = (zs.T * us) @ zs
+        else:
+            gm = (zs.T * cu) @ zs - cu.sum() * np.eye(len(self._mu))
         self._A = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
         if (self._iterations + 1) % _COND_EVERY == 0:
             w = np.linalg.eigvalsh(self._A @ self._A.T)
