@@ -405,6 +405,7 @@ def check_async(
     assert rest_a == rest_c, "a state saved mid-run must resume the same asynchronous run"
     # misuse
     o = factory(seed=seed)
+    assert isinstance(o, AsyncAskTell)
     keys, xs = o.ask_async(2)
     assert len(set(keys)) == 2, "keys must be distinct"
     before = _state(o)
