@@ -24,7 +24,8 @@ from .config import (
     validate_config,
 )
 from .controller import Controller, RunResult
-from .protocol import Closeable, Reporter
+from .evaluators import Evaluator
+from .protocol import AsyncAskTell, Closeable, Reporter
 from .store import RunStore
 
 __all__ = ["export_history", "resume", "run", "summary"]
@@ -109,6 +110,7 @@ def run(
         out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
     optimiser, evaluator, problem = _build(cfg, source)
+    _check_mode(cfg, optimiser, evaluator, source)
     store = RunStore.create(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
@@ -161,6 +163,7 @@ def resume(
     cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
     store.close()
     optimiser, evaluator, problem = _build(cfg, str(run_dir))
+    _check_mode(cfg, optimiser, evaluator, str(run_dir))
     run_cfg = cfg.get("run", {})
     try:
         ctl = Controller.resume(
@@ -178,8 +181,20 @@ def resume(
     return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
 
 
+def _check_mode(cfg: dict[str, Any], optimiser: Any, evaluator: Any, source: str) -> None:
+    """``[run] mode = "async"`` needs a method that declares it and a streaming evaluator."""
+    if cfg.get("run", {}).get("mode") != "async":
+        return
+    if not isinstance(optimiser, AsyncAskTell):
+        raise ConfigError(source, "run.mode", f"{optimiser.name} does not support asynchronous "
+                          "evaluation (it cannot use results out of order); use mode = \"sync\"")
+    if not isinstance(evaluator, Evaluator):
+        raise ConfigError(source, "run.mode", "mode = \"async\" needs an [evaluator] (a "
+                          f"streaming asktell.Evaluator), got {type(evaluator).__name__}")
+
+
 def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
-    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds")
+    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds", "mode", "max_in_flight")
     return {k: run_cfg[k] for k in keys if k in run_cfg}
 
 

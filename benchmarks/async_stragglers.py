@@ -1,4 +1,4 @@
-"""Asynchronous evaluation against batch-synchronous: worker utilisation and evaluations to a target.
+"""Asynchronous against batch-synchronous evaluation: worker utilisation, evaluations to a target.
 
 What is measured
     Objectives that sleep, on :class:`asktell.ParallelEvaluator` with ``backend="threading"``

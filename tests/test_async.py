@@ -179,3 +179,21 @@ def test_killed_async_run_repeats_only_the_running(tmp_path):
 def store_evals(run_dir: Path) -> list:
     with asktell.RunStore.open(run_dir, readonly=True) as store:
         return store.evaluations()
+
+
+def test_config_async_run_and_resume(logistic_config, tmp_path):
+    out = tmp_path / "r"
+    r = asktell.run(logistic_config, out=out, progress=False,
+                    overrides=["run.mode='async'", "run.max_in_flight=2", "stop.max_iterations=4",
+                               "run.plot=false"])
+    assert r.iterations == 4
+    r2 = asktell.resume(out, overrides=["stop.max_iterations=6"], progress=False)
+    assert r2.iterations == 6
+
+
+def test_config_async_refused_for_unsupported_method(logistic_config, tmp_path):
+    from asktell.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"run\.mode: nelder-mead does not support"):
+        asktell.run(logistic_config, out=tmp_path / "r", progress=False,
+                    overrides=["run.mode='async'", "optimiser.name='nelder-mead'"])
