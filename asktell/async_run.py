@@ -94,7 +94,8 @@ def restore_async(ctl: Controller) -> None:
                 f"{store.path}: replaying evaluation {e.index}, {opt.name} asked another "
                 "candidate than the one stored: the method, its arguments, the code or "
                 "max_in_flight changed since the run was written")
-        for u in opt.tell_async([e.index], [e.value]):
+        told = e.value if getattr(ctl.evaluate, "output", "scalar") == "scalar" else e.result
+        for u in opt.tell_async([e.index], [told]):
             _updated(ctl, u, {}, replaying=True)
         if len(opt.outstanding[0]) < limit:
             opt.ask_async(1)
@@ -155,8 +156,6 @@ def run_async(ctl: Controller) -> RunResult:
     start = perf()
     base = ctl._elapsed_before
     scalar = ev.output == "scalar"
-    if not scalar:
-        raise TypeError("mode='async' needs an evaluator with output='scalar'")
     if store is not None:
         meta: dict[str, Any] = {"status": "running", "mode": "async"}
         if store.get_meta("settings") is None:
@@ -210,7 +209,8 @@ def run_async(ctl: Controller) -> RunResult:
                 x = asked.pop(r.key)
                 if r.error is not None:
                     errors[r.key] = r.error.to_plain()
-                rows.append((r.key, x, r.value, None,
+                rows.append((r.key, x, r.value if scalar else math.nan,
+                             None if scalar else r.value,
                              None if r.error is None else r.error.to_plain(), r.seconds))
                 keep()  # rows carry the iteration they feed: keep them before the tell
                 for u in opt.tell_async([r.key], [r.value]):

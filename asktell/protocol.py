@@ -735,8 +735,8 @@ class Estimator(AskTell):
         """
         super().tell(results)
 
-    def _check_told(self, results: Any) -> tuple[list[Any], int]:
-        n = self._n_pending
+    def _check_told(self, results: Any, n: int | None = None) -> tuple[list[Any], int]:
+        n = self._n_pending if n is None else n
         if isinstance(results, Evaluation):
             results = results.values
         if isinstance(results, np.ndarray) and results.ndim >= 1:
@@ -813,9 +813,12 @@ class AsyncAskTell(abc.ABC):
     Methods implement ``_ask_async(n) -> (candidates, records)``: ``n`` candidates from the
     current search distribution (shape (n, d)) and a float record per candidate (shape (n, r),
     what the method needs to use the result later: the unrepaired sample, a particle index);
-    ``_update_async(candidates, records, losses)``: one update from a generation (losses as
-    for ``Optimiser._tell``); optionally ``_tell_one(record, loss)`` (called at once for each
-    result, before the update) and :attr:`max_in_flight`. Randomness from ``self._rng`` only.
+    ``_update_async(candidates, records, told)``: one update from a generation (an
+    :class:`Optimiser` gets losses as for ``_tell`` and returns None; an :class:`Estimator` gets
+    its parsed results and returns their recorded values); optionally ``_tell_one(record,
+    told)`` (called at once for each result, before the update), ``_told_from_state`` (an
+    estimator's buffered results from a state) and :attr:`max_in_flight`. Randomness from
+    ``self._rng`` only.
     """
 
     #: How results of candidates asked before the last update are used (per method).
@@ -835,7 +838,7 @@ class AsyncAskTell(abc.ABC):
         super().__init__(*args, **kwargs)
         self._next_key = 0
         self._asked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._buffer: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        self._buffer: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
 
     # ------------------------------------------------------------------ the capability
 
@@ -904,7 +907,7 @@ class AsyncAskTell(abc.ABC):
         xs.setflags(write=False)
         return keys, xs
 
-    def tell_async(self, keys: Sequence[int], values: Sequence[float | None] | np.ndarray
+    def tell_async(self, keys: Sequence[int], values: Sequence[Any] | np.ndarray
                    ) -> list[AsyncUpdate]:
         """Report results of candidates asked by :meth:`ask_async`, any subset, any order.
 
@@ -912,8 +915,10 @@ class AsyncAskTell(abc.ABC):
         ----------
         keys : sequence of int
             Keys of outstanding candidates, each at most once.
-        values : sequence of float or None
-            One value per key; NaN, ±inf or None marks a failure (ranked worst, counted).
+        values : sequence
+            One result per key, of the kind the method is told: numbers for an optimiser
+            (NaN, ±inf or None marks a failure, ranked worst and counted), data sets for an
+            estimator (None marks a failure).
 
         Returns
         -------
@@ -934,18 +939,21 @@ class AsyncAskTell(abc.ABC):
                              f"key {unknown[0]} (unknown, or told already)")
         if len(set(keys)) != len(keys):
             raise ValueError("tell_async(): a key was given twice")
-        losses, n_failed = self._check_told(values, len(keys))  # type: ignore[attr-defined]
+        accepted, n_failed = self._check_told(values, len(keys))  # type: ignore[attr-defined]
+        scalar = isinstance(self, Optimiser)
         updates: list[AsyncUpdate] = []
         self._evaluations += len(keys)
         self._failures += n_failed
         size = self._generation_size()
-        for k, loss in zip(keys, losses, strict=True):
+        for k, result in zip(keys, accepted, strict=True):
             x, rec = self._asked.pop(k)
-            if loss < self._best_loss:
-                self._best_loss = float(loss)
-                self._best_candidate = x.copy()
-            self._tell_one(rec, float(loss))
-            self._buffer.append((k, x, rec, float(loss)))
+            if scalar:
+                result = float(result)
+                if result < self._best_loss:
+                    self._best_loss = result
+                    self._best_candidate = x.copy()
+            self._tell_one(rec, result)
+            self._buffer.append((k, x, rec, result))
             if len(self._buffer) >= size:
                 updates.append(self._complete_generation())
         return updates
@@ -955,8 +963,18 @@ class AsyncAskTell(abc.ABC):
         keys = tuple(g[0] for g in gen)
         xs = np.stack([g[1] for g in gen])
         recs = np.stack([g[2] for g in gen])
-        losses = np.array([g[3] for g in gen])
-        self._update_async(xs, recs, losses)
+        results = [g[3] for g in gen]
+        out = self._update_async(xs, recs, np.array(results) if isinstance(self, Optimiser)
+                                 else results)
+        if out is None:
+            losses = np.array(results, dtype=np.float64)
+        else:  # an estimator: its recorded values, known after the update
+            losses = self._sign * np.asarray(out, dtype=np.float64)
+            losses = np.where(np.isfinite(losses), losses, np.inf)
+            i = int(losses.argmin())
+            if losses[i] < self._best_loss:
+                self._best_loss = float(losses[i])
+                self._best_candidate = xs[i].copy()
         self._iterations += 1
         values = np.where(np.isfinite(losses), self._sign * losses, np.nan)
         values.setflags(write=False)
@@ -980,7 +998,7 @@ class AsyncAskTell(abc.ABC):
             "buffer_keys": [b[0] for b in self._buffer],
             "buffer_x": [b[1] for b in self._buffer],
             "buffer_rec": [b[2] for b in self._buffer],
-            "buffer_loss": [b[3] for b in self._buffer],
+            "buffer_told": [b[3] for b in self._buffer],
         }
         return state
 
@@ -988,7 +1006,7 @@ class AsyncAskTell(abc.ABC):
         """See :meth:`AskTell.load_state_dict`; restores the asynchronous bookkeeping too."""
         a = state.get("async") if isinstance(state, dict) else None
         asked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        buffer: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        buffer: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
         next_key = 0
         if a is not None:
             try:
@@ -996,18 +1014,23 @@ class AsyncAskTell(abc.ABC):
                 for k, x, r in zip(a["asked_keys"], a["asked_x"], a["asked_rec"], strict=True):
                     asked[int(k)] = (np.array(x, dtype=float), np.array(r, dtype=float))
                 for k, x, r, f in zip(a["buffer_keys"], a["buffer_x"], a["buffer_rec"],
-                                      a["buffer_loss"], strict=True):
+                                      a["buffer_told"], strict=True):
                     buffer.append((int(k), np.array(x, dtype=float), np.array(r, dtype=float),
-                                   float(f)))
+                                   self._told_from_state(f)))
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"state key 'async' is malformed: {e}") from e
             if next_key < 0 or any(k < 0 or k >= next_key for k in asked) \
-                    or any(math.isnan(b[3]) for b in buffer):
+                    or any(isinstance(b[3], float) and math.isnan(b[3]) for b in buffer):
                 raise ValueError("state key 'async' holds impossible keys or values")
         super().load_state_dict(state)  # type: ignore[misc]
         self._next_key, self._asked, self._buffer = next_key, asked, buffer
 
     # ------------------------------------------------------------------ for methods
+
+    def _told_from_state(self, told: Any) -> Any:
+        """A buffered told result as restored from a state (a loss for optimisers; an
+        estimator restores its parsed result)."""
+        return float(told)
 
     def _generation_size(self) -> int:
         """Results per update (default: the population size)."""
@@ -1019,8 +1042,10 @@ class AsyncAskTell(abc.ABC):
 
     @abc.abstractmethod
     def _update_async(self, candidates: np.ndarray, records: np.ndarray,
-                      losses: np.ndarray) -> None:
-        """One update from a generation of told results (see the class notes)."""
+                      told: Any) -> np.ndarray | None:
+        """One update from a generation of told results (see the class notes): an optimiser
+        gets their losses and returns None; an estimator gets its parsed results (None for a
+        failure) and returns their recorded values, as its ``_tell`` does."""
 
-    def _tell_one(self, record: np.ndarray, loss: float) -> None:  # noqa: B027 - optional
+    def _tell_one(self, record: np.ndarray, told: Any) -> None:  # noqa: B027 - optional
         """Use one result at once, before the generation is complete (default: nothing)."""

@@ -197,3 +197,61 @@ def test_config_async_refused_for_unsupported_method(logistic_config, tmp_path):
     with pytest.raises(ConfigError, match=r"run\.mode: nelder-mead does not support"):
         asktell.run(logistic_config, out=tmp_path / "r", progress=False,
                     overrides=["run.mode='async'", "optimiser.name='nelder-mead'"])
+
+
+def test_cinn_async_and_check():
+    pytest.importorskip("torch")
+    from asktell_cinn.estimator import CINN
+    from asktell_cinn.simulators import GaussianMean
+
+    sim = GaussianMean(dim=2, n_obs=5)
+    small = {"summary": "deepset", "max_epochs": 1, "hidden": 8, "n_blocks": 1}
+
+    def sims(o, keys, thetas, rng):
+        return list(sim.simulate(np.asarray(thetas), rng))
+
+    o = CINN(simulator=sim, batch_size=8, seed=0, **small)
+    assert isinstance(o, asktell.AsyncAskTell)
+    rng = np.random.default_rng(0)
+    keys, th = o.ask_async(5)
+    data = sims(o, keys, th, rng)
+    assert o.tell_async(keys[::-1], data[::-1]) == []
+    keys2, th2 = o.ask_async(3)
+    data2 = sims(o, keys2, th2, rng)
+    data2[0] = None  # a failed simulation
+    (u,) = o.tell_async(keys2, data2)
+    assert o.iterations == 1 and o.failures == 1 and o.n_simulations == 7
+    assert u.told.values.shape == (8,) and np.isnan(u.told.values).sum() == 1
+    # a state with results buffered resumes them
+    k3, th3 = o.ask_async(2)
+    o.tell_async(k3[:1], sims(o, k3[:1], th3[:1], rng))
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    o2 = CINN(simulator=sim, batch_size=8, seed=0, **small)
+    o2.load_state_dict(state)
+    assert o2.outstanding[0] == o.outstanding[0]
+    with pytest.raises(ValueError, match="no outstanding candidate"):
+        o2.tell_async([999], [None])
+
+
+def test_cinn_async_controller(tmp_path):
+    pytest.importorskip("torch")
+    from asktell_cinn.estimator import CINN
+    from asktell_cinn.simulators import GaussianMean
+
+    sim = GaussianMean(dim=2, n_obs=5)
+    o = CINN(simulator=sim, batch_size=8, seed=0, summary="deepset", max_epochs=1, hidden=8,
+             n_blocks=1)
+    ev = asktell.ParallelEvaluator(sim, 3, backend="threading", output="object")
+    run_dir = tmp_path / "cinn"
+    with ev, asktell.RunStore.create(run_dir, {}) as store:
+        r = asktell.Controller(o, ev, mode="async", stop={"max_iterations": 3}, store=store,
+                               progress=False).run()
+    assert r.iterations == 3 and o.n_simulations == 24
+    o2 = CINN(simulator=sim, batch_size=8, seed=0, summary="deepset", max_epochs=1, hidden=8,
+              n_blocks=1)
+    with asktell.ParallelEvaluator(sim, 3, backend="threading", output="object") as ev:
+        ctl = asktell.Controller.resume(run_dir, o2, ev, mode="async",
+                                        stop={"max_iterations": 4}, progress=False)
+        assert ctl.run().iterations == 4
+        ctl.store.close()
+    assert o2.n_simulations == 32
