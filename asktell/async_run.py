@@ -31,8 +31,9 @@ from .protocol import AsyncAskTell, AsyncUpdate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .controller import Controller, RunResult
+    from .store import RunStore
 
-__all__ = ["async_limit", "restore_async", "run_async"]
+__all__ = ["async_limit", "check_async", "check_mode", "restore_async", "run_async"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ def check_async(ctl: Controller) -> None:
     if not isinstance(ctl.evaluate, Evaluator):
         raise TypeError("mode='async' needs a streaming asktell.Evaluator (SequentialEvaluator, "
                         f"ParallelEvaluator, DaskEvaluator), got {type(ctl.evaluate).__name__}")
+
+
+def check_mode(store: RunStore, mode: str) -> None:
+    """Refuse to resume a run in the other mode (their stores are not replayed alike)."""
+    stored = store.get_meta("mode") or "sync"
+    if stored != mode and (len(store) or store.latest_checkpoint() is not None
+                           or store.evaluations()):
+        raise ValueError(f"{store.path}: the run was made with mode={stored!r}; resume it with "
+                         f"mode={stored!r} (not {mode!r})")
 
 
 def async_limit(ctl: Controller) -> int:

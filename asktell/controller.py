@@ -267,6 +267,7 @@ class Controller:
         store = RunStore.open(run_dir)
         try:
             cls._check_settings(store, optimiser)
+            async_run.check_mode(store, kwargs.get("mode", "sync"))
             ctl = cls(optimiser, evaluate, store=store, **kwargs)
             if ctl.mode == "async":
                 async_run.restore_async(ctl)

@@ -151,25 +151,26 @@ _CRASHING = textwrap.dedent("""
 """)
 
 
-def test_killed_async_run_repeats_only_the_running(tmp_path):
+@pytest.mark.parametrize("die_at", [5, 23, 40])
+def test_killed_async_run_repeats_only_the_running(tmp_path, die_at):
     script = tmp_path / "crash.py"
     script.write_text(_CRASHING)
     log = tmp_path / "calls.log"
     log.write_text("")
     run_dir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), "23", "0"],
+    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), str(die_at), "0"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 9, p.stderr
     before = log.read_text().splitlines()
-    assert 20 <= len(before) <= 23
+    assert die_at - 3 <= len(before) <= die_at
     p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), "-1", "1"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[0] == "60", p.stdout  # every evaluation told, across the kill
     calls = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
     repeated = len(calls) - len(set(calls))
     assert repeated <= 3, f"{repeated} evaluations repeated; at most the 3 running may be"
-    print(f"calls before the kill {len(before)}, after {len(calls)}, repeated {repeated}")
     with asktell.RunStore.open(run_dir, readonly=True) as store:
         assert store.get_meta("status") == "finished"
         told = sum(b.values.size for b in store.batches())
@@ -255,3 +256,18 @@ def test_cinn_async_controller(tmp_path):
         assert ctl.run().iterations == 4
         ctl.store.close()
     assert o2.n_simulations == 32
+
+
+def test_resume_in_the_other_mode_is_refused(tmp_path):
+    def f(x):
+        return float(x @ x)
+
+    for made, other in (("sync", "async"), ("async", "sync")):
+        run_dir = tmp_path / made
+        with asktell.RunStore.create(run_dir, {}) as store:
+            asktell.Controller(asktell.create("xnes", x0=[1.0, 1.0], seed=0),
+                               asktell.SequentialEvaluator(f), mode=made, store=store,
+                               stop={"max_iterations": 3}, progress=False).run()
+        with pytest.raises(ValueError, match=f"made with mode='{made}'; resume it with"):
+            asktell.Controller.resume(run_dir, asktell.create("xnes", x0=[1.0, 1.0], seed=0),
+                                      asktell.SequentialEvaluator(f), mode=other)
