@@ -15,7 +15,8 @@ test suite::
 Both run the checks every method shares (call order, misuse refused with nothing changed,
 read-only asks, failures counted, reproducible asks, plain-data state that resumes exactly, also
 between ask and tell, pickling, ``stop()``); each adds its own. Each check raises
-``AssertionError`` with a message saying what the protocol expects.
+``AssertionError`` with a message saying what the protocol expects. A method that declares
+:class:`~asktell.AsyncAskTell` also runs :func:`check_async`.
 """
 
 from __future__ import annotations
