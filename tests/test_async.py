@@ -271,3 +271,12 @@ def test_resume_in_the_other_mode_is_refused(tmp_path):
         with pytest.raises(ValueError, match=f"made with mode='{made}'; resume it with"):
             asktell.Controller.resume(run_dir, asktell.create("xnes", x0=[1.0, 1.0], seed=0),
                                       asktell.SequentialEvaluator(f), mode=other)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_maximise(name):
+    o = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1, direction="maximise")
+    r = asktell.Controller(o, asktell.SequentialEvaluator(lambda x: -float(x @ x)),
+                           mode="async", max_in_flight=2, stop={"max_iterations": 60},
+                           progress=False).run()
+    assert -1e-2 < r.fbest <= 0 and r.fbest == -float(r.xbest @ r.xbest)
