@@ -22,7 +22,7 @@ What is measured
     Settings (x0, sigma0, the time scale of (b), the NES stale-result policy) were chosen on
     seeds 0-1; the figures reported are seeds 2-4 (``--seeds`` changes that).
 
-Run ``python benchmarks/async_stragglers.py [--quick]`` (about 8 minutes; ``--quick``: one
+Run ``python benchmarks/async_stragglers.py [--quick]`` (about 10 minutes; ``--quick``: one
 seed, (b) on sphere only); it writes ``benchmarks/results/async_stragglers.json`` and ``.md``.
 """
 
