@@ -250,6 +250,7 @@ class ParallelEvaluator(Evaluator):
         self._lanes: list[_Lane] = []
         self._todo: deque[_Task] = deque()
         self._item_seconds: float | None = None
+        self._balanced = 1
         #: Workers replaced after they died or ran over the timeout.
         self.pool_restarts = 0
         #: Tasks (single items or chunks) sent to workers over the evaluator's life.
@@ -263,6 +264,8 @@ class ParallelEvaluator(Evaluator):
 
     def _submit(self, items: Any, keys: list[int]) -> None:
         self._todo.extend(_Task([k], [x]) for k, x in zip(keys, items, strict=True))
+        # Chunks of the work queued now split evenly over the workers (and chunks_per_worker).
+        self._balanced = -(-len(self._todo) // (self.n_workers * self.chunks_per_worker))
         if not self._inline:
             self._fill()
 
@@ -270,8 +273,7 @@ class ParallelEvaluator(Evaluator):
         if self.timeout is not None or self._item_seconds is None:
             return 1
         target = max(1, int(TARGET_TASK_SECONDS / max(self._item_seconds, 1e-9)))
-        balanced = -(-len(self._todo) // (self.n_workers * self.chunks_per_worker))
-        return max(1, min(target, balanced))
+        return max(1, min(target, self._balanced))
 
     def _next_task(self) -> _Task:
         first = self._todo.popleft()
