@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -63,6 +63,9 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
     max_iterations : int, optional
         Stop after this many batches; default 100 + 150 (d + 3)² / √λ (pycma's ``maxiter``).
     """
+
+    state_limits: ClassVar[Mapping[str, str]] = {
+        "mu": "finite", "zs": "finite", "outside": "nonnegative"}
 
     def __init__(
         self,
