@@ -80,8 +80,25 @@ def describe(run_dir: str | Path, info: dict[str, Any]) -> str:
     who = (f"pid {info.get('pid', '?')} on host {info.get('host', '?')}{since}"
            if info else "another process")
     command = info.get("command") or "another 'asktell run' or 'asktell resume'"
+    if info.get("host") == socket.gethostname() and not _alive(info.get("pid")):
+        # forked children (worker processes) inherit the lock with its descriptor
+        return (f"{run_dir} is still locked by processes left over from pid {info.get('pid')} "
+                f"({command}), which is no longer running: end its worker processes (e.g. "
+                f"`fuser {Path(run_dir) / LOCK_FILE}` lists them), then try again")
     return (f"{run_dir} is in use by {who} ({command}); wait for it to finish or stop it, "
             "then try again (a run directory has one writer)")
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # unknown: assume the holder runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def _command() -> str:
@@ -188,7 +205,10 @@ class RunLock:
         os.close(fd)
 
     def __del__(self) -> None:
-        self.release()
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown: the descriptor closes with the process
+            pass
 
 
 def holder(run_dir: str | Path) -> dict[str, Any] | None:

@@ -151,8 +151,12 @@ class Recovery:
                 + f"; checkpoint: {'none' if self.checkpoint is None else self.checkpoint}")
         if self.meta_lost:
             text += f"; {self.meta_lost} meta entries unreadable"
-        text += ("; resume it with `asktell resume " + str(self.out) + "`" if self.resumable
-                 else "; its configuration was lost: show and export work, resume does not")
+        if self.resumable:
+            text += f"; resume it with `asktell resume {self.out}`"
+        elif self.meta_lost:
+            text += "; its configuration was lost: show and export work, asktell resume does not"
+        else:
+            text += "; it was not made from a configuration file: resume it with Controller.resume"
         return text
 
 
@@ -223,6 +227,31 @@ def _valid(check: Callable[[tuple[Any, ...]], Any], row: tuple[Any, ...]) -> boo
     return True
 
 
+def _insert_sql(name: str, cols: list[str]) -> str:
+    names = ", ".join(f'"{c}"' for c in cols)
+    return f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
+
+
+def _drop_unwritable(schema: list[tuple[str, str, str]], tables: dict[str, list[str]],
+                     data: dict[str, dict[int, tuple[Any, ...]]]) -> None:
+    """Drop the rows that break the schema's own constraints (NOT NULL, CHECK, keys): what
+    SQLite returned from a damaged page, not what was written."""
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for kind, _name, sql in schema:
+            if kind == "table":
+                scratch.execute(sql)
+        for name, rows in data.items():
+            sql = _insert_sql(name, tables[name])
+            for k in list(rows):
+                try:
+                    scratch.execute(sql, rows[k])
+                except sqlite3.DatabaseError:
+                    del rows[k]
+    finally:
+        scratch.close()
+
+
 def _status(meta_rows: dict[str, Any]) -> Any:
     return serialization.loads(meta_rows["status"]) if "status" in meta_rows else None
 
@@ -267,7 +296,10 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
         raise RunLockedError(src, held)
     dest = Path(out) if out is not None else src.with_name(src.name + "-recovered")
     try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        # read-only; with no write-ahead log to read, immutable: not even a -shm file is made
+        wal = db.with_name(db.name + "-wal").exists()
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}",
+                              uri=True, isolation_level=None)
         # Read a truncated file up to its end instead of refusing it whole (the connection is
         # read-only: nothing is written).
         con.execute("PRAGMA writable_schema=ON")
@@ -285,6 +317,7 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
     finally:
         con.close()
 
+    _drop_unwritable(schema, tables, data)
     meta_rows = {r[0]: r[1] for r in data["meta"].values()
                  if _valid(lambda r: serialization.loads(r[1]), r)}
     meta_lost = len(data["meta"]) - len(meta_rows)
@@ -292,10 +325,11 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
                else SCHEMA_VERSION if "checkpoint" in tables else 1)
 
     checkpoint: int | None = None
-    if "checkpoint" in tables:
-        cp = [r for r in data["checkpoint"].values() if _valid(
+    cp_table = next((t for t in ("checkpoint", "state") if t in tables), None)  # schema 2, 1
+    if cp_table is not None:
+        cp = [r for r in data[cp_table].values() if _valid(
             lambda r: (int(r[1]), serialization.loads(r[2]), serialization.loads(r[3])), r)]
-        data["checkpoint"] = {0: cp[0]} if cp else {}
+        data[cp_table] = {0: cp[0]} if cp else {}
         checkpoint = int(cp[0][1]) if cp else None
     batches = data["batches"]
     if version == SCHEMA_VERSION:
@@ -325,12 +359,11 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
                 cols = tables[name]
                 if name == "meta":
                     rows = {i: (k, v) for i, (k, v) in enumerate(meta_rows.items())}
-                names = ", ".join(f'"{c}"' for c in cols)
-                sql = f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
-                new.executemany(sql, (rows[k] for k in sorted(rows)))
+                new.executemany(_insert_sql(name, cols), (rows[k] for k in sorted(rows)))
             _set_meta(new, schema_version=version, recovered_from=str(src.resolve()),
                       recovered_at=time.time(), recovered_lost=lost,
-                      **({} if _status(meta_rows) == "finished" else {"status": "interrupted"}))
+                      **({} if _status(meta_rows) == "finished" and not lost
+                         and len(keep) == last_seen else {"status": "interrupted"}))
             new.execute("COMMIT")
         finally:
             new.close()

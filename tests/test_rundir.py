@@ -4,6 +4,7 @@ safe copies (``asktell export --copy``)."""
 
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -193,6 +194,34 @@ def test_two_resumes_the_second_refused_before_evaluating_and_a_killed_lock_take
     assert holder(run_dir) is None
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_lock_kept_by_forked_workers_of_a_dead_run_says_so(tmp_path):
+    RunStore.create(tmp_path / "r", {}).close()
+    code = ("import os, time\n"
+            "from asktell import RunStore\n"
+            f"store = RunStore.open({str(tmp_path / 'r')!r})\n"
+            "if os.fork() == 0:\n"
+            "    print('child', os.getpid(), flush=True)\n"
+            "    time.sleep(60)\n"
+            "    os._exit(0)\n"
+            "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = int(parent.stdout.readline().split()[1])
+        parent.kill()
+        parent.wait()
+        with pytest.raises(RunLockedError, match=f"left over from pid {parent.pid}.*no longer "
+                           "running: end its worker processes"):
+            RunStore.open(tmp_path / "r")
+    finally:
+        parent.kill()
+        if child is not None:
+            os.kill(child, signal.SIGKILL)  # the orphaned worker this test made
+    _wait(lambda: holder(tmp_path / "r") is None, "the orphan to end")
+    RunStore.open(tmp_path / "r").close()
+
+
 # ---------------------------------------------------------------- consent before importing
 
 
@@ -365,6 +394,15 @@ def test_recover_reports_what_it_kept_and_lost(tmp_path, sphere_runs):
     assert not (tmp_path / "junk-rec").exists()
 
 
+def test_recover_reads_a_store_of_the_older_schema(tmp_path):
+    shutil.copytree(Path(__file__).parent / "data" / "store_v1_xnes", tmp_path / "old")
+    r = recover(tmp_path / "old", tmp_path / "rec")
+    assert (r.kept, r.lost, r.checkpoint) == (12, [], 12)
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["run.sqlite"]  # untouched
+    asktell.resume(tmp_path / "rec", overrides=["stop.max_iterations=14"], progress=False)
+    assert asktell.summary(tmp_path / "rec")["iterations"] == 14
+
+
 # ---------------------------------------------------------------- sane states
 
 
@@ -419,6 +457,11 @@ def test_copy_of_a_live_run_keeps_the_batches_in_its_write_ahead_log(tmp_path, c
                      errors=[], batch_best=0.0, best=0.0, t_ask=0.0, t_eval=0.0, t_tell=0.0,
                      elapsed=float(i), controller_state=None)
     try:
+        # a crashed run's -wal holds its latest batches: recover reads them
+        (tmp_path / "crashed").mkdir()
+        for name in ("run.sqlite", "run.sqlite-wal"):
+            shutil.copy(run_dir / name, tmp_path / "crashed" / name)
+        assert recover(tmp_path / "crashed").kept == 5
         # copying run.sqlite alone loses what is still in run.sqlite-wal: detected, warned
         (tmp_path / "naive").mkdir()
         shutil.copy(run_dir / "run.sqlite", tmp_path / "naive" / "run.sqlite")
