@@ -260,8 +260,9 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
     """Copy every intact batch of a damaged run store into a new run directory.
 
     Reads the damaged file without changing it, row by row around damaged pages, and writes the
-    meta entries (configuration, status), the checkpoint (if intact) and the batches into a
-    fresh store, then the directory's other files. Batches after the checkpoint are kept up to
+    meta entries (configuration, status), the checkpoint (if intact), the batches and the kept
+    evaluations of the batch that was running into a fresh store, then the directory's other
+    files. Batches after the checkpoint are kept up to
     the first lost one: a resume replays them to rebuild the method's state, so a batch after
     a gap could not be used (the resumed run evaluates it again). Batches before the checkpoint
     are all kept (a gap there only shortens the history).
@@ -322,7 +323,7 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
                  if _valid(lambda r: serialization.loads(r[1]), r)}
     meta_lost = len(data["meta"]) - len(meta_rows)
     version = (serialization.loads(meta_rows["schema_version"]) if "schema_version" in meta_rows
-               else SCHEMA_VERSION if "checkpoint" in tables else 1)
+               else 3 if "evaluations" in tables else 2 if "checkpoint" in tables else 1)
 
     checkpoint: int | None = None
     cp_table = next((t for t in ("checkpoint", "state") if t in tables), None)  # schema 2, 1
@@ -346,6 +347,10 @@ def recover(run_dir: str | Path, out: str | Path | None = None) -> Recovery:
         nxt += 1
     lost = [k for k in range(1, last_seen + 1) if k not in keep]
     data["batches"] = {k: batches[k] for k in sorted(keep)}
+    if "evaluations" in data:  # finished evaluations of the batch a resume asks next, only
+        at = tables["evaluations"].index("iteration")
+        data["evaluations"] = {k: r for k, r in data["evaluations"].items()
+                               if r[at] == max(keep, default=0) + 1}
 
     _new_dir(dest, "recovered run")
     try:

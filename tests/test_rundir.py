@@ -394,6 +394,20 @@ def test_recover_reports_what_it_kept_and_lost(tmp_path, sphere_runs):
     assert not (tmp_path / "junk-rec").exists()
 
 
+def test_recover_keeps_the_finished_evaluations_of_the_running_batch(tmp_path, sphere_runs):
+    run, _ = sphere_runs
+    shutil.copytree(run, tmp_path / "run")
+    with RunStore.open(tmp_path / "run") as s:  # as a run killed during batch 61 leaves it
+        s.add_evaluations(61, [(i, np.full(10, float(i)), float(i), None, None, 0.1)
+                               for i in range(3)])
+        s.add_evaluations(99, [(0, np.zeros(10), 0.0, None, None, 0.1)])  # not the next batch
+    recover(tmp_path / "run", tmp_path / "rec")
+    with RunStore.open(tmp_path / "rec", readonly=True) as s:
+        kept = s.evaluations()
+    assert [(e.iteration, e.index, e.value) for e in kept] == [(61, 0, 0.0), (61, 1, 1.0),
+                                                               (61, 2, 2.0)]
+
+
 def test_recover_reads_a_store_of_the_older_schema(tmp_path):
     shutil.copytree(Path(__file__).parent / "data" / "store_v1_xnes", tmp_path / "old")
     r = recover(tmp_path / "old", tmp_path / "rec")
