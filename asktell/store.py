@@ -755,7 +755,6 @@ class RunStore:
             out[k] = np.array([_number(e.get(k)) for e in extras], dtype=float)
         return out
 
-    @_reads
     def backup(self, path: str | Path) -> None:
         """Write a consistent, self-contained copy of the store to the file ``path``.
 
@@ -770,6 +769,10 @@ class RunStore:
         dest = sqlite3.connect(path, isolation_level=None)
         try:
             self._con.backup(dest)
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError):
+                raise  # the destination's (a full disk), not this store's
+            raise _damaged(self.path, e) from None
         finally:
             dest.close()
 

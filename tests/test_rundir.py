@@ -334,11 +334,12 @@ def test_a_damaged_store_gives_one_line_and_recover_keeps_every_intact_batch(
             fh.write(np.random.default_rng(0).bytes(3000))
     # every command says so in one line, naming the file and `asktell recover`
     failed = 0
-    for argv in (["show", run_dir, "--no-plot"], ["export", run_dir, tmp_path / "h.csv"]):
+    for argv in (["show", run_dir, "--no-plot"], ["export", run_dir, tmp_path / "h.csv"],
+                 ["export", run_dir, "--copy", tmp_path / "copy"]):
         code = main([str(a) for a in argv])
         err = capsys.readouterr().err
         if code:
-            failed += 1
+            failed += argv[0] == "show" or argv[-1] == tmp_path / "h.csv"
             assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
             assert f"{db}: " in err and f"asktell recover {run_dir}" in err, err
     assert failed, "the damage must be met (export reads every batch)"
