@@ -23,6 +23,7 @@ from .evaluators import (
 )
 from .fmin import fmin
 from .hookspecs import hookimpl
+from .lock import RunLockedError
 from .numeric import NumericOptimiser, PopulationOptimiser
 from .parallel import ParallelEvaluator
 from .plugins import Registry, create, get, registry
@@ -38,7 +39,8 @@ from .protocol import (
 )
 from .runs import export_history, resume, run, summary
 from .stopping import StoppingRules
-from .store import RunStore
+from .store import RunStore, StoreError
+from .trust import UntrustedRunError
 
 __all__ = [
     "AskTell",
@@ -61,11 +63,14 @@ __all__ = [
     "ProtocolError",
     "RectangularBoundaries",
     "Registry",
+    "RunLockedError",
     "RunResult",
     "RunStore",
     "SequentialEvaluator",
     "StoppingRules",
+    "StoreError",
     "Told",
+    "UntrustedRunError",
     "WorkerDiedError",
     "__version__",
     "create",

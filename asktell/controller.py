@@ -300,6 +300,9 @@ class Controller:
         if latest is not None:
             after, opt_state, ctl_state = latest
             opt.load_state_dict(opt_state)
+            if opt.iterations != after:  # never replay or append on a mismatched state
+                raise ReplayError(f"{store.path}: the checkpoint of batch {after} holds a state "
+                                  f"after {opt.iterations} batches (a damaged or edited store)")
             self._tracker.load(ctl_state["tracker"])
             elapsed = float(ctl_state["elapsed"])
         n = 0

@@ -59,6 +59,7 @@ __all__ = [
     "ProtocolError",
     "Reporter",
     "Told",
+    "check_state_value",
 ]
 
 
@@ -218,6 +219,11 @@ class AskTell(abc.ABC):
     name: str = "method"
     #: What the recorded value of a candidate is (a history column's name).
     recorded: ClassVar[str] = "value"
+    #: Limits on the method's own state (:meth:`_get_state`), checked by
+    #: :meth:`load_state_dict` before anything is restored: key → ``"finite"`` (every entry
+    #: finite and below 1e150 in magnitude, past which the squares a method takes overflow),
+    #: ``"positive"`` (finite and > 0) or ``"nonnegative"``. A None value is not checked.
+    state_limits: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *, seed: int | None = None,
                  direction: Direction | str = Direction.MINIMISE) -> None:
@@ -490,6 +496,14 @@ class AskTell(abc.ABC):
         best = state.get("best_loss")
         if not isinstance(best, (int, float)) or np.isnan(best) or best == -np.inf:
             raise ValueError(f"state key 'best_loss' must be a number or +inf, got {best!r}")
+        method = state["method"]
+        for key, value in (("pending", state.get("pending")),
+                           ("best_candidate", state.get("best_candidate"))):
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                check_state_value(key, value, "finite")
+        for key, rule in self.state_limits.items():
+            if isinstance(method, dict) and method.get(key) is not None:
+                check_state_value(f"method.{key}", method[key], rule)
         pending = state["pending"]
         if isinstance(pending, list):
             pending = tuple(pending)
@@ -547,6 +561,48 @@ class AskTell(abc.ABC):
     def _pending_batch(self) -> Any:
         """The batch awaiting :meth:`tell` (for methods)."""
         return self._pending
+
+
+#: Magnitude past which a stored number is taken as impossible (its square overflows float64).
+STATE_MAGNITUDE = 1e150
+
+
+def check_state_value(key: str, value: Any, rule: str) -> None:
+    """Refuse a stored state entry that breaks ``rule`` (see :attr:`AskTell.state_limits`).
+
+    Parameters
+    ----------
+    key : str
+        The entry's name, for the message.
+    value : number or array_like
+        The stored value.
+    rule : str
+        ``"finite"``, ``"positive"`` or ``"nonnegative"``.
+
+    Raises
+    ------
+    ValueError
+        Naming the key, the rule and the first offending value.
+    """
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"state key {key!r} must hold numbers, got {value!r:.80}") from None
+    if rule == "finite":
+        bad = ~(np.abs(a) < STATE_MAGNITUDE)  # NaN compares False: refused too
+        what = f"finite numbers below {STATE_MAGNITUDE:g} in magnitude"
+    elif rule == "positive":
+        bad = ~((a > 0) & (a < STATE_MAGNITUDE))
+        what = "positive finite numbers"
+    elif rule == "nonnegative":
+        bad = ~((a >= 0) & (a < STATE_MAGNITUDE))
+        what = "non-negative finite numbers"
+    else:
+        raise ValueError(f"unknown state limit {rule!r} for {key!r}; expected 'finite', "
+                         "'positive' or 'nonnegative'")
+    if bad.any():
+        raise ValueError(f"state key {key!r} must hold {what}, got {float(a[bad].flat[0])!r} "
+                         "(a damaged or hand-edited checkpoint?)")
 
 
 class Optimiser(AskTell):

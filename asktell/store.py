@@ -19,6 +19,8 @@ in-memory migrated copy when it is opened read-only (the design of Optuna's
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import sqlite3
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -85,6 +87,46 @@ _CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
 
 class StoreError(ValueError):
     """A run store that cannot be read: not a run, a damaged file, or an unknown schema."""
+
+
+def _damaged(path: Path, e: Exception) -> StoreError:
+    """One line for an error met reading ``path``'s store, pointing at ``asktell recover``."""
+    db = path / STORE_FILE
+    if isinstance(e, sqlite3.OperationalError) and any(
+            w in str(e) for w in ("locked", "busy", "unable to open", "no such", "readonly")):
+        return StoreError(f"{db}: cannot read the run store ({e})")  # not the file's fault
+    return StoreError(f"{db}: not a readable run store, damaged or truncated ({e}); "
+                      f"`asktell recover {path}` copies its intact batches into a new run "
+                      "directory")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+# What reading a damaged file raises: SQLite's corruption errors, and garbled stored data.
+_DAMAGE = (sqlite3.DatabaseError, ValueError, KeyError, TypeError, IndexError)
+
+
+def _reads(method: _F) -> _F:
+    """Report damage met by a reading method as a one-line :class:`StoreError`."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def gen(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except (StoreError, sqlite3.ProgrammingError):
+                raise
+            except _DAMAGE as e:
+                raise _damaged(self.path, e) from None
+        return cast(_F, gen)
+
+    @functools.wraps(method)
+    def wrapper(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (StoreError, sqlite3.ProgrammingError):  # ProgrammingError: a closed store
+            raise
+        except _DAMAGE as e:
+            raise _damaged(self.path, e) from None
+    return cast(_F, wrapper)
 
 
 def _statements(script: str) -> list[str]:
@@ -250,14 +292,19 @@ class RunStore:
         The run directory.
     readonly : bool
         Open without write access (``asktell show``, a dashboard). A store of an older schema is
-        then read through a migrated copy in memory; the file is not changed.
+        then read through a migrated copy in memory; the file is not changed. A writing store
+        holds the run directory's lock (:mod:`asktell.lock`) until :meth:`close`; readers never
+        take it.
 
     Raises
     ------
     FileNotFoundError
         If the directory holds no store.
     StoreError
-        If the file is damaged or of a newer schema than this asktell knows.
+        If the file is damaged or of a newer schema than this asktell knows (also raised by the
+        reading methods when they meet a damaged page).
+    RunLockedError
+        Opening for writing while another writer holds the directory (naming it).
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -271,11 +318,22 @@ class RunStore:
         self._queue: list[tuple[Any, ...]] = []
         self._eval_queue: list[tuple[Any, ...]] = []
         self._evals_stored = False
+        from .lock import RunLock  # one writer per run directory (readers never lock)
+
+        self._lock = None if readonly else RunLock.acquire(self.path)
+        try:
+            self._open(db, readonly)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _open(self, db: Path, readonly: bool) -> None:
         try:
             self._con = self._connect(db, readonly)
             version = self._schema_version()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{db}: not a readable run store ({e})") from None
+        except (sqlite3.DatabaseError, ValueError) as e:
+            raise _damaged(self.path, e) from None
         if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
             self._con.close()
             raise StoreError(f"{db}: unsupported run store schema {version!r} (this asktell "
@@ -285,8 +343,11 @@ class RunStore:
                 self._con = self._migrated_copy(self._con, version)
             else:
                 self._migrate(self._con, version)
-        self._evals_stored = bool(self._con.execute(
-            "SELECT 1 FROM evaluations LIMIT 1").fetchone())
+        try:
+            self._evals_stored = bool(self._con.execute(
+                "SELECT 1 FROM evaluations LIMIT 1").fetchone())
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
 
     @staticmethod
     def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
@@ -532,6 +593,7 @@ class RunStore:
         if not defer:
             self.flush()
 
+    @_reads
     def evaluations(self, iteration: int | None = None, after: int = 0) -> list[StoredEvaluation]:
         """Evaluations kept by :meth:`add_evaluations` and not yet part of a stored batch.
 
@@ -587,15 +649,18 @@ class RunStore:
 
     # ------------------------------------------------------------------ reading
 
+    @_reads
     def get_meta(self, key: str, default: Any = None) -> Any:
         """A meta entry, or ``default``."""
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else serialization.loads(row[0])
 
+    @_reads
     def meta(self) -> dict[str, Any]:
         """All meta entries."""
         return {k: serialization.loads(v) for k, v in self._con.execute("SELECT * FROM meta")}
 
+    @_reads
     def latest_checkpoint(self) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
         """``(iteration, optimiser_state, controller_state)`` of the last checkpoint, or None.
 
@@ -607,11 +672,13 @@ class RunStore:
             return None
         return row[0], serialization.loads(row[1]), serialization.loads(row[2])
 
+    @_reads
     def last_iteration(self) -> int:
         """The number of the last stored batch (0 when none)."""
         row = self._con.execute("SELECT MAX(iteration) FROM batches").fetchone()
         return int(row[0] or 0)
 
+    @_reads
     def last_batch(self) -> Batch | None:
         """The last stored batch, or None."""
         row = self._con.execute(
@@ -619,6 +686,7 @@ class RunStore:
         ).fetchone()
         return None if row is None else _batch(row)
 
+    @_reads
     def last_candidates(self) -> Any:
         """Candidates of the last stored batch, or None."""
         row = self._con.execute(
@@ -626,6 +694,7 @@ class RunStore:
         ).fetchone()
         return None if row is None else serialization.unpack(row[0])
 
+    @_reads
     def totals(self) -> dict[str, int]:
         """``iterations``, ``evaluations`` and ``failures`` over the stored batches."""
         it, n, nf = self._con.execute(
@@ -633,9 +702,11 @@ class RunStore:
         ).fetchone()
         return {"iterations": int(it), "evaluations": int(n), "failures": int(nf)}
 
+    @_reads
     def __len__(self) -> int:
         return int(self._con.execute("SELECT COUNT(*) FROM batches").fetchone()[0])
 
+    @_reads
     def batches(self, after: int = 0) -> Iterator[Batch]:
         """The stored batches with ``iteration > after``, in order.
 
@@ -654,6 +725,7 @@ class RunStore:
         for r in cur:
             yield _batch(r)
 
+    @_reads
     def trace(self) -> dict[str, np.ndarray]:
         """Every numeric per-batch column as an array (for plots), without decoding candidates.
 
@@ -683,16 +755,41 @@ class RunStore:
             out[k] = np.array([_number(e.get(k)) for e in extras], dtype=float)
         return out
 
+    def backup(self, path: str | Path) -> None:
+        """Write a consistent, self-contained copy of the store to the file ``path``.
+
+        Uses SQLite's online backup: committed batches still in the write-ahead log are
+        included, and a live writer is not disturbed.
+
+        Parameters
+        ----------
+        path : path-like
+            The new database file (replaced if it exists).
+        """
+        dest = sqlite3.connect(path, isolation_level=None)
+        try:
+            self._con.backup(dest)
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError):
+                raise  # the destination's (a full disk), not this store's
+            raise _damaged(self.path, e) from None
+        finally:
+            dest.close()
+
     def close(self) -> None:
         """Commit what is queued and close the connection (merging the write-ahead log into
         the file)."""
-        if not self.readonly:
-            self.flush()
-            try:
-                self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:  # another connection holds it; SQLite merges it later
-                pass
-        self._con.close()
+        try:
+            if not self.readonly:
+                self.flush()
+                try:
+                    self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:  # another connection holds it; SQLite merges it later
+                    pass
+            self._con.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()  # the next writer may start
 
     def __enter__(self) -> RunStore:
         return self

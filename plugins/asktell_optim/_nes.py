@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,6 +77,9 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     few candidates in flight per λ (as with nevergrad's ``num_workers``) most results are at
     most one update old.
     """
+
+    state_limits: ClassVar[Mapping[str, str]] = {
+        "mu": "finite", "zs": "finite", "outside": "nonnegative"}
 
     def __init__(
         self,

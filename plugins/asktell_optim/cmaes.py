@@ -9,7 +9,7 @@ import numpy as np
 
 from asktell.boundaries import Boundaries, RectangularBoundaries
 from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE, AsyncAskTell
+from asktell.protocol import MINIMISE, AsyncAskTell, check_state_value
 
 from . import _cma_state
 
@@ -212,6 +212,8 @@ class CMAES(AsyncAskTell, PopulationOptimiser):
             raise ValueError("state['es'] is not a cma.CMAEvolutionStrategy")
         if es.popsize != self._popsize:
             raise ValueError(f"state is for another population size: {es.popsize}")
+        check_state_value("method.es.mean", es.mean, "finite")
+        check_state_value("method.es.sigma", es.sigma, "positive")
         self._es, self._X = es, X
 
     def _set_replayed_state(self, state: dict[str, Any]) -> None:

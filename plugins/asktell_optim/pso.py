@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -91,6 +91,8 @@ class PSO(AsyncAskTell, PopulationOptimiser):
     """
 
     name = "pso"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        "xs": "finite", "vs": "finite", "pl": "finite", "pg": "finite"}
 
     def __init__(
         self,

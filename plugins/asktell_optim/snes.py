@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -64,6 +64,8 @@ class SNES(NaturalEvolutionStrategy):
     """
 
     name = "snes"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        **NaturalEvolutionStrategy.state_limits, "sigmas": "positive"}
 
     def __init__(
         self,

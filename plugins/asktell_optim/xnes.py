@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -93,6 +93,8 @@ class XNES(NaturalEvolutionStrategy):
     """
 
     name = "xnes"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        **NaturalEvolutionStrategy.state_limits, "A": "finite"}
 
     def __init__(
         self,
