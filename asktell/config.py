@@ -15,6 +15,10 @@ required)::
     [evaluator]    name = a registered evaluator ("sequential", "parallel", "batch", ...; default
                    "sequential"); other keys are passed on (n_workers, ...)
     [stop]         the fields of :class:`asktell.StoppingRules`
+
+A configuration is checked and parsed once, by :func:`parse_config` (or :func:`load_config` for
+a file), into a frozen :class:`RunConfig`: typed sections that the run machinery reads, and the
+plain data it was parsed from (:meth:`RunConfig.to_dict`), which a run directory stores.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import importlib
 import inspect
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -36,7 +42,17 @@ else:  # pragma: no cover
 
 from .stopping import StoppingRules
 
-__all__ = ["ConfigError", "apply_overrides", "load_config", "validate_config"]
+__all__ = [
+    "BoundariesSection",
+    "ConfigError",
+    "PluginSection",
+    "ProblemSection",
+    "RunConfig",
+    "RunSection",
+    "apply_overrides",
+    "load_config",
+    "parse_config",
+]
 
 SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
 RUN_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -44,6 +60,166 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
     "mode": str, "max_in_flight": int,
 }
+
+
+def _frozen(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(copy.deepcopy(dict(d)))
+
+
+@dataclass(frozen=True)
+class RunSection:
+    """``[run]``: where the run goes and how it is driven and stored.
+
+    Attributes
+    ----------
+    out : str or None
+        Run directory (default: ``runs/<config name>-<timestamp>``).
+    progress : bool or None
+        Progress bar (None: only on a terminal).
+    log_every : int
+        Log a line every this many batches (0: never).
+    plot : bool
+        Write ``convergence.png`` and the reports at the end.
+    checkpoint_every, checkpoint_seconds, commit_seconds
+        See :class:`asktell.Controller`.
+    mode : {"sync", "async"}
+        Batch-synchronous, or asynchronous evaluation (see :class:`asktell.Controller`).
+    max_in_flight : int or None
+        Candidates in flight in asynchronous mode (None: the evaluator's worker count).
+    """
+
+    out: str | None = None
+    progress: bool | None = None
+    log_every: int = 0
+    plot: bool = True
+    checkpoint_every: int = 100
+    checkpoint_seconds: float = 60.0
+    commit_seconds: float = 0.1
+    mode: str = "sync"
+    max_in_flight: int | None = None
+
+    def controller_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`asktell.Controller` this section sets.
+
+        Returns
+        -------
+        dict
+        """
+        return {"log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
+                "checkpoint_seconds": self.checkpoint_seconds,
+                "commit_seconds": self.commit_seconds, "mode": self.mode,
+                "max_in_flight": self.max_in_flight}
+
+
+@dataclass(frozen=True)
+class PluginSection:
+    """A section that names a registered plugin (``[optimiser]``, ``[evaluator]``,
+    ``[reward]``) and the options passed to it.
+
+    Attributes
+    ----------
+    name : str
+        The name in the registry (``asktell plugins`` lists them).
+    options : mapping
+        The other keys, read-only.
+    """
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProblemSection:
+    """``[problem]``: a registered problem, or a callable named ``"module:attribute"``.
+
+    Attributes
+    ----------
+    name : str or None
+        A registered problem.
+    callable : str or None
+        ``"module:attribute"`` to import instead (see :mod:`asktell.trust`).
+    path : str or None
+        A directory to import it from (absolute).
+    options : mapping
+        The other keys (the factory's arguments), read-only.
+    """
+
+    name: str | None = None
+    callable: str | None = None
+    path: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BoundariesSection:
+    """``[boundaries]``: a rectangle.
+
+    Attributes
+    ----------
+    lower, upper : tuple of float
+    """
+
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A checked run configuration, parsed once (see :func:`parse_config`).
+
+    Attributes
+    ----------
+    source : str
+        The file it came from (or ``"<dict>"``), for error messages.
+    optimiser : PluginSection
+        ``[optimiser]``.
+    run : RunSection
+        ``[run]``.
+    stop : StoppingRules
+        ``[stop]``.
+    problem : ProblemSection or None
+        ``[problem]`` (None with a ``[reward]``).
+    reward : PluginSection or None
+        ``[reward]``.
+    evaluator : PluginSection
+        ``[evaluator]`` (default ``sequential``; unused with a ``[reward]``).
+    boundaries : BoundariesSection or None
+        ``[boundaries]``.
+    """
+
+    source: str
+    optimiser: PluginSection
+    run: RunSection
+    stop: StoppingRules
+    problem: ProblemSection | None = None
+    reward: PluginSection | None = None
+    evaluator: PluginSection = PluginSection("sequential")
+    boundaries: BoundariesSection | None = None
+    _data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain configuration it was parsed from (a copy), as a run directory stores it.
+
+        Returns
+        -------
+        dict
+        """
+        return copy.deepcopy(dict(self._data))
+
+    def with_overrides(self, overrides: Iterable[str]) -> RunConfig:
+        """A new configuration with ``section.key=value`` overrides applied and checked.
+
+        Parameters
+        ----------
+        overrides : iterable of str
+            See :func:`apply_overrides`.
+
+        Returns
+        -------
+        RunConfig
+        """
+        return parse_config(apply_overrides(self.to_dict(), overrides, self.source),
+                            self.source)
 
 
 class ConfigError(ValueError):
@@ -111,8 +287,8 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str],
     return config
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Read, override and validate a TOML run configuration.
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
+    """Read, override and parse a TOML run configuration.
 
     Parameters
     ----------
@@ -123,8 +299,8 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, An
 
     Returns
     -------
-    dict
-        The validated configuration, with ``problem.path`` made absolute.
+    RunConfig
+        With ``problem.path`` made absolute.
 
     Raises
     ------
@@ -143,7 +319,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, An
     problem = config.get("problem")
     if isinstance(problem, dict) and isinstance(problem.get("path"), str):
         problem["path"] = str((path.parent / problem["path"]).resolve())
-    return validate_config(config, str(path))
+    return parse_config(config, str(path))
 
 
 def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
@@ -172,25 +348,27 @@ def _check_kwargs(source: str, section: str, factory: Callable[..., Any],
             )
 
 
-def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str, Any]:
-    """Check a configuration's structure and types (see the module docstring).
+def parse_config(config: Mapping[str, Any], source: str = "<dict>") -> RunConfig:
+    """Check a configuration's structure and types and parse it (see the module docstring).
 
     Parameters
     ----------
-    config : dict
-        Parsed configuration.
+    config : mapping
+        A configuration as plain data (a parsed TOML file).
     source : str
         Name for error messages.
 
     Returns
     -------
-    dict
-        The same configuration.
+    RunConfig
+        Frozen; :meth:`RunConfig.to_dict` gives the plain data back.
 
     Raises
     ------
     ConfigError
+        Naming ``source``, the key and what was expected.
     """
+    config = copy.deepcopy(dict(config))
     from .plugins import CREATE_KEYWORDS, UnknownNameError, registry
 
     for key in config:
@@ -218,9 +396,10 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
             raise ConfigError(source, f"run.{k}", f"expected a non-negative number, got {v!r}")
 
     try:
-        StoppingRules.from_dict(config.get("stop", {}))
+        stop = StoppingRules.from_dict(config.get("stop", {}))
     except (ValueError, TypeError) as e:
         raise ConfigError(source, "stop", str(e)) from None
+    run_section = RunSection(**run)
 
     def named(section: str, family: str, table: dict[str, Any] | None = None) -> Callable[..., Any]:
         table = config[section] if table is None else table
@@ -244,6 +423,9 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
     _check_kwargs(source, "optimiser", factory, kwargs)
     if "seed" in opt:
         _expect(source, "optimiser.seed", opt["seed"], int, "a non-negative integer")
+    optimiser_section = PluginSection(
+        opt["name"], _frozen({k: v for k, v in opt.items() if k != "name"}))
+    bounds: BoundariesSection | None = None
 
     if "boundaries" in config:
         b = config["boundaries"]
@@ -260,6 +442,8 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
         if extra:
             raise ConfigError(source, f"boundaries.{extra[0]}",
                               "unknown key; expected lower, upper")
+        bounds = BoundariesSection(tuple(float(x) for x in b["lower"]),
+                                   tuple(float(x) for x in b["upper"]))
 
     if "reward" in config:
         for other in ("problem", "evaluator"):
@@ -267,9 +451,11 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
                 raise ConfigError(source, other, f"[reward] scores batches itself: give "
                                   f"[reward] or [{other}], not both")
         rew = config["reward"]
-        _check_kwargs(source, "reward", named("reward", "reward"),
-                      {k: v for k, v in rew.items() if k != "name"})
-        return config
+        rew_options = {k: v for k, v in rew.items() if k != "name"}
+        _check_kwargs(source, "reward", named("reward", "reward"), rew_options)
+        return RunConfig(source, optimiser_section, run_section, stop,
+                         reward=PluginSection(rew["name"], _frozen(rew_options)),
+                         boundaries=bounds, _data=_frozen(config))
     if "problem" not in config:
         raise ConfigError(source, "problem",
                           "missing section [problem] (name = ... or callable = ...), or [reward]")
@@ -281,30 +467,54 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
                       {k: v for k, v in prob.items() if k != "name"})
     else:
         _expect(source, "problem.callable", prob["callable"], str, '"module:attribute"')
+        if "path" in prob:
+            _expect(source, "problem.path", prob["path"], str, "a directory (a string)")
         if ":" not in prob["callable"]:
             raise ConfigError(source, "problem.callable",
                               f'expected "module:attribute", got {prob["callable"]!r}')
 
     ev = {"name": "sequential", **config.get("evaluator", {})}
-    _check_kwargs(source, "evaluator", named("evaluator", "evaluator", ev),
-                  {k: v for k, v in ev.items() if k != "name"})
-    return config
+    ev_options = {k: v for k, v in ev.items() if k != "name"}
+    _check_kwargs(source, "evaluator", named("evaluator", "evaluator", ev), ev_options)
+    problem = ProblemSection(
+        name=prob.get("name"), callable=prob.get("callable"), path=prob.get("path"),
+        options=_frozen({k: v for k, v in prob.items() if k not in ("name", "callable", "path")}))
+    return RunConfig(source, optimiser_section, run_section, stop, problem=problem,
+                     evaluator=PluginSection(ev["name"], _frozen(ev_options)),
+                     boundaries=bounds, _data=_frozen(config))
 
 
-def build_problem(config: dict[str, Any], source: str = "<config>") -> Callable[[Any], Any]:
-    """The objective named by ``[problem]``."""
+def build_problem(config: RunConfig) -> Callable[[Any], Any]:
+    """The objective named by ``[problem]``.
+
+    Parameters
+    ----------
+    config : RunConfig
+        With a ``[problem]``.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    ConfigError
+        If the callable cannot be imported or the factory refuses a value.
+    """
     from .plugins import registry
 
-    prob = dict(config["problem"])
-    if "name" in prob:
-        factory = registry().get("problem", prob.pop("name"))
-        problem: Callable[[Any], Any] = _construct(factory, prob, source, "problem")
+    prob, source = config.problem, config.source
+    if prob is None:
+        raise ConfigError(source, "problem", "this configuration has a [reward], no [problem]")
+    if prob.name is not None:
+        factory = registry().get("problem", prob.name)
+        problem: Callable[[Any], Any] = _construct(factory, dict(prob.options), source,
+                                                   "problem")
         return problem
-    target = prob.pop("callable")
-    path = prob.pop("path", None)
-    if path and path not in sys.path:
-        sys.path.insert(0, path)
-    module, _, attr = target.partition(":")
+    assert prob.callable is not None
+    if prob.path and prob.path not in sys.path:
+        sys.path.insert(0, prob.path)
+    module, _, attr = prob.callable.partition(":")
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as e:
@@ -316,48 +526,76 @@ def build_problem(config: dict[str, Any], source: str = "<config>") -> Callable[
         except AttributeError:
             raise ConfigError(source, "problem.callable",
                               f"module {module!r} has no attribute {attr!r}") from None
-    made: Callable[[Any], Any] = _construct(obj, prob, source, "problem") if prob else obj
-    return made
+    if prob.options:
+        made: Callable[[Any], Any] = _construct(obj, dict(prob.options), source, "problem")
+        return made
+    return obj  # type: ignore[no-any-return]
 
 
-def build_optimiser(config: dict[str, Any], source: str = "<config>") -> Any:
-    """The optimiser named by ``[optimiser]`` with ``[boundaries]``."""
+def build_optimiser(config: RunConfig) -> Any:
+    """The optimiser named by ``[optimiser]`` with ``[boundaries]``.
+
+    Parameters
+    ----------
+    config : RunConfig
+
+    Returns
+    -------
+    AskTell
+    """
     from .boundaries import RectangularBoundaries
     from .plugins import registry
 
-    kwargs = dict(config["optimiser"])
-    name = kwargs.pop("name")
-    if "boundaries" in config:
-        b = config["boundaries"]
+    kwargs = dict(config.optimiser.options)
+    if config.boundaries is not None:
         try:
-            kwargs["boundaries"] = RectangularBoundaries(b["lower"], b["upper"])
+            kwargs["boundaries"] = RectangularBoundaries(config.boundaries.lower,
+                                                         config.boundaries.upper)
         except (TypeError, ValueError) as e:
-            raise ConfigError(source, "boundaries", str(e)) from None
+            raise ConfigError(config.source, "boundaries", str(e)) from None
     # create(): restarts = "ipop" | "bipop" apply to any population optimiser
-    return _construct(functools.partial(registry().create, name), kwargs, source, "optimiser")
+    return _construct(functools.partial(registry().create, config.optimiser.name), kwargs,
+                      config.source, "optimiser")
 
 
-def build_scorer(config: dict[str, Any], source: str = "<config>") -> Any:
+def build_scorer(config: RunConfig) -> Any:
     """What scores the asked batches: the ``[reward]`` (a batch callable), or the
-    ``[evaluator]`` around the ``[problem]``."""
-    if "reward" in config:
+    ``[evaluator]`` around the ``[problem]``.
+
+    Parameters
+    ----------
+    config : RunConfig
+
+    Returns
+    -------
+    callable
+    """
+    if config.reward is not None:
         from .plugins import registry
 
-        kwargs = dict(config["reward"])
-        return _construct(registry().get("reward", kwargs.pop("name")), kwargs,
-                          source, "reward")
-    return build_evaluator(config, build_problem(config, source), source)
+        return _construct(registry().get("reward", config.reward.name),
+                          dict(config.reward.options), config.source, "reward")
+    return build_evaluator(config, build_problem(config))
 
 
-def build_evaluator(config: dict[str, Any], f: Callable[[Any], Any],
-                    source: str = "<config>") -> Any:
-    """The evaluator named by ``[evaluator]`` (a name in the registry) around ``f``."""
+def build_evaluator(config: RunConfig, f: Callable[[Any], Any]) -> Any:
+    """The evaluator named by ``[evaluator]`` (a name in the registry) around ``f``.
+
+    Parameters
+    ----------
+    config : RunConfig
+    f : callable
+        The objective.
+
+    Returns
+    -------
+    Evaluator
+    """
     from .plugins import registry
 
-    kwargs = dict(config.get("evaluator", {}))
-    name = kwargs.pop("name", "sequential")
-    return _construct(functools.partial(registry().get("evaluator", name), f), kwargs, source,
-                      "evaluator")
+    ev = config.evaluator
+    return _construct(functools.partial(registry().get("evaluator", ev.name), f),
+                      dict(ev.options), config.source, "evaluator")
 
 
 def _construct(factory: Callable[..., Any], kwargs: dict[str, Any], source: str,

@@ -15,13 +15,14 @@ import numpy as np
 from ._version import __version__
 from .config import (
     ConfigError,
+    RunConfig,
     apply_overrides,
     build_evaluator,
     build_optimiser,
     build_problem,
     build_scorer,
     load_config,
-    validate_config,
+    parse_config,
 )
 from .controller import Controller, RunResult
 from .evaluators import Evaluator
@@ -64,18 +65,20 @@ def _finish(ctl: Controller, run_dir: Path, plot: bool, problem: Any) -> RunResu
     return result
 
 
-def _build(cfg: dict[str, Any], source: str) -> tuple[Any, Any, Any]:
+def _build(cfg: RunConfig) -> tuple[Any, Any, Any]:
     """The method, what scores its batches, and the problem (None for a reward); a bad value
-    is a ConfigError naming ``source`` and the key."""
-    optimiser = build_optimiser(cfg, source)
-    if "reward" in cfg:
-        return optimiser, build_scorer(cfg, source), None
-    problem = build_problem(cfg, source)
-    return optimiser, build_evaluator(cfg, problem, source), problem
+    is a ConfigError naming the source and the key."""
+    optimiser = build_optimiser(cfg)
+    if cfg.reward is not None:
+        return optimiser, build_scorer(cfg), None
+    problem = build_problem(cfg)
+    evaluator = build_evaluator(cfg, problem)
+    _check_mode(cfg, optimiser, evaluator)
+    return optimiser, evaluator, problem
 
 
 def run(
-    config: str | Path | dict[str, Any],
+    config: str | Path | dict[str, Any] | RunConfig,
     *,
     out: str | Path | None = None,
     overrides: Iterable[str] = (),
@@ -85,8 +88,9 @@ def run(
 
     Parameters
     ----------
-    config : path-like or dict
-        A TOML file (see :mod:`asktell.config`) or an already parsed configuration.
+    config : path-like, dict or RunConfig
+        A TOML file (see :mod:`asktell.config`), a configuration as plain data, or one parsed
+        by :func:`asktell.config.load_config`.
     out : path-like, optional
         Run directory; default ``[run] out``, else ``runs/<config name>-<timestamp>``.
     overrides : iterable of str
@@ -100,30 +104,32 @@ def run(
         With ``run_dir`` holding ``run.sqlite`` (history and checkpoint), ``history.csv`` and
         ``convergence.png`` (when matplotlib is installed).
     """
-    if isinstance(config, dict):
-        cfg = validate_config(apply_overrides(config, overrides, "<dict>"), "<dict>")
-        source, stem = "<dict>", "run"
+    if isinstance(config, RunConfig):
+        cfg = config.with_overrides(overrides) if overrides else config
+        stem = "run" if config.source.startswith("<") else Path(config.source).stem
+    elif isinstance(config, dict):
+        cfg = parse_config(apply_overrides(config, overrides, "<dict>"), "<dict>")
+        stem = "run"
     else:
         cfg = load_config(config, overrides)
-        source, stem = str(config), Path(config).stem
-    run_cfg = cfg.get("run", {})
+        stem = Path(config).stem
     if out is None:
-        out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = cfg.run.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
-    optimiser, evaluator, problem = _build(cfg, source)
-    _check_mode(cfg, optimiser, evaluator, source)
+    optimiser, evaluator, problem = _build(cfg)
+    plain = cfg.to_dict()
     store = RunStore.create(
         run_dir,
-        {"config": cfg, "config_source": source, "asktell_version": __version__,
+        {"config": plain, "config_source": cfg.source, "asktell_version": __version__,
          "plugins": _plugin_versions(), "optimiser": optimiser.name, "status": "created",
-         "direction": optimiser.direction.value, "config_signature": sign(cfg)},
+         "direction": optimiser.direction.value, "config_signature": sign(plain)},
     )
     ctl = Controller(
-        optimiser, evaluator, stop=cfg.get("stop", {}), store=store,
-        progress=run_cfg.get("progress") if progress is None else progress,
-        log_every=run_cfg.get("log_every", 0), **_checkpointing(run_cfg),
+        optimiser, evaluator, stop=cfg.stop, store=store,
+        progress=cfg.run.progress if progress is None else progress,
+        **cfg.run.controller_kwargs(),
     )
-    return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
+    return _finish(ctl, run_dir, cfg.run.plot, problem)
 
 
 def resume(
@@ -184,51 +190,45 @@ def resume(
             raise ConfigError(str(run_dir), item.split("=")[0],
                               "only stop.* settings can change when resuming")
     if config is not None:
-        source = str(config)
         cfg = load_config(config, overrides)
-        check_same_run(stored, cfg, source)
+        check_same_run(stored, cfg.to_dict(), cfg.source)
     else:
-        source = str(run_dir)
         refs = code_references(stored)
         if refs and not trust and not verify(stored, signature):
             raise UntrustedRunError(run_dir, refs)
-        cfg = validate_config(apply_overrides(stored, overrides, source), source)
-    optimiser, evaluator, problem = _build(cfg, source)
-    _check_mode(cfg, optimiser, evaluator, source)
-    run_cfg = cfg.get("run", {})
+        cfg = parse_config(apply_overrides(stored, overrides, str(run_dir)), str(run_dir))
+    optimiser, evaluator, problem = _build(cfg)
     try:
         ctl = Controller.resume(
-            run_dir, optimiser, evaluator, stop=cfg.get("stop", {}),
-            progress=run_cfg.get("progress") if progress is None else progress,
-            log_every=run_cfg.get("log_every", 0), **_checkpointing(run_cfg),
+            run_dir, optimiser, evaluator, stop=cfg.stop,
+            progress=cfg.run.progress if progress is None else progress,
+            **cfg.run.controller_kwargs(),
         )
     except BaseException:
         if isinstance(evaluator, Closeable):
             evaluator.close()
         raise
-    signed = sign(cfg)
+    plain = cfg.to_dict()
+    signed = sign(plain)
     if signed != signature or config is not None or overrides:
-        extra = {} if config is None else {"config_source": source}
-        ctl.store.set_meta(config=cfg, config_signature=signed, **extra)  # type: ignore[union-attr]
+        extra = {} if config is None else {"config_source": cfg.source}
+        ctl.store.set_meta(  # type: ignore[union-attr]
+            config=plain, config_signature=signed, **extra)
     log.info("resuming %s at iteration %d", run_dir, optimiser.iterations)
-    return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
+    return _finish(ctl, run_dir, cfg.run.plot, problem)
 
 
-def _check_mode(cfg: dict[str, Any], optimiser: Any, evaluator: Any, source: str) -> None:
+def _check_mode(cfg: RunConfig, optimiser: Any, evaluator: Any) -> None:
     """``[run] mode = "async"`` needs a method that declares it and a streaming evaluator."""
-    if cfg.get("run", {}).get("mode") != "async":
+    if cfg.run.mode != "async":
         return
+    source = cfg.source
     if not isinstance(optimiser, AsyncAskTell):
         raise ConfigError(source, "run.mode", f"{optimiser.name} does not support asynchronous "
                           "evaluation (it cannot use results out of order); use mode = \"sync\"")
     if not isinstance(evaluator, Evaluator):
         raise ConfigError(source, "run.mode", "mode = \"async\" needs an [evaluator] (a "
                           f"streaming asktell.Evaluator), got {type(evaluator).__name__}")
-
-
-def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
-    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds", "mode", "max_in_flight")
-    return {k: run_cfg[k] for k in keys if k in run_cfg}
 
 
 def _jsonable(x: Any) -> Any:

@@ -301,14 +301,39 @@ def test_resume_refuses_non_stop_overrides(logistic_config, tmp_path):
 
 def test_reward_section_replaces_problem_and_evaluator(tmp_path):
     pytest.importorskip("rdkit")
-    from asktell.config import ConfigError, validate_config
+    from asktell.config import ConfigError, parse_config
 
     base = {"optimiser": {"name": "organ"}, "reward": {"name": "qed"}}
     with pytest.raises(ConfigError, match=r"\[reward\] or \[problem\]"):
-        validate_config({**base, "problem": {"name": "sphere"}})
+        parse_config({**base, "problem": {"name": "sphere"}})
     with pytest.raises(ConfigError, match=r"\[reward\] or \[evaluator\]"):
-        validate_config({**base, "evaluator": {"name": "parallel"}})
+        parse_config({**base, "evaluator": {"name": "parallel"}})
     with pytest.raises(ConfigError, match=r"reward\.name"):
-        validate_config({**base, "reward": {"name": "no-such-reward"}})
+        parse_config({**base, "reward": {"name": "no-such-reward"}})
     with pytest.raises(ConfigError, match=r"reward\.colour"):
-        validate_config({**base, "reward": {"name": "qed", "colour": 1}})
+        parse_config({**base, "reward": {"name": "qed", "colour": 1}})
+
+
+def test_config_is_parsed_once_into_frozen_typed_sections(logistic_config):
+    import dataclasses
+
+    from asktell.config import RunConfig, load_config
+
+    cfg = load_config(logistic_config, ["run.commit_seconds=0.5", "stop.max_iterations=7"])
+    assert isinstance(cfg, RunConfig) and cfg.source == str(logistic_config)
+    assert cfg.optimiser.name == "xnes" and cfg.optimiser.options["seed"] == 1
+    assert cfg.run.commit_seconds == 0.5 and cfg.run.checkpoint_every == 100
+    assert cfg.run.mode == "sync" and cfg.run.max_in_flight is None
+    assert cfg.stop.max_iterations == 7
+    assert cfg.problem is not None and cfg.problem.name == "logistic" and cfg.reward is None
+    assert cfg.boundaries is not None and cfg.boundaries.lower == (0.0, 200.0)
+    assert cfg.evaluator.name == "parallel" and cfg.evaluator.options["n_workers"] == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.run = None
+    with pytest.raises(TypeError):
+        cfg.optimiser.options["seed"] = 3  # read-only
+    plain = cfg.to_dict()
+    plain["optimiser"]["seed"] = 3  # a copy: the parsed configuration is unchanged
+    assert cfg.optimiser.options["seed"] == 1
+    again = cfg.with_overrides(["optimiser.seed=4"])
+    assert again.optimiser.options["seed"] == 4 and cfg.optimiser.options["seed"] == 1
