@@ -136,6 +136,8 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         return x
 
     def _tell(self, losses: np.ndarray) -> None:
+        zs = self._zs
+        assert zs is not None  # the base refuses tell() without a pending ask()
         outside = self._any_outside
         order = self._rank(losses, self._outside) if outside else losses.argsort(kind="stable")
         best, worst = losses[order[0]], losses[order[-1]]
@@ -150,7 +152,7 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._best_history.append(float(best))
         del self._best_history[: -self._hist_len]
         self._batch_range = float(worst - best)
-        self._update(self._zs[order])
+        self._update(zs[order])
         self._zs = None
 
     def _stop(self) -> dict[str, Any] | None:
