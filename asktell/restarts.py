@@ -118,8 +118,8 @@ class Restarts(Optimiser):
     ) -> None:
         super().__init__(seed=seed, direction=direction)
         if schedule not in SCHEDULES:
-            raise ValueError(
-                f"restarts must be None, 'ipop', 'bipop' or 'independent', got {schedule!r}")
+            raise ValueError(f"restarts must be None, 'ipop' or 'bipop' (growing populations) "
+                             f"or 'independent', got {schedule!r}")
         if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) \
                 or max_restarts < 0:
             raise ValueError(f"max_restarts must be a non-negative int, got {max_restarts!r}")
