@@ -1,4 +1,5 @@
-"""IPOP and BIPOP restarts inside the ask/tell object, around any population optimiser.
+"""IPOP, BIPOP and independent restarts inside the ask/tell object, around any population
+optimiser.
 
 :func:`asktell.create` applies them to any registered optimiser, built-in or third-party:
 ``asktell.create(name, restarts="bipop", ...)``.
@@ -12,20 +13,23 @@ from typing import Any
 
 import numpy as np
 
+from .boundaries import Boundaries
 from .numeric import PopulationOptimiser
 from .protocol import MINIMISE, Optimiser
 
 __all__ = ["Restarts"]
 
-SCHEDULES = ("ipop", "bipop")
+SCHEDULES = ("ipop", "bipop", "independent")
 
 
 class Restarts(Optimiser):
-    """Restart a population optimiser when it stops, with a growing population (IPOP) or
-    interleaving large- and small-population runs (BIPOP), all inside one ask/tell object.
+    """Restart a population optimiser when it stops, with a growing population (IPOP),
+    interleaving large- and small-population runs (BIPOP), or from a fresh random point with the
+    same settings (independent restarts), all inside one ask/tell object.
 
     ``ask()`` keeps returning batches across restarts: when the current run's own
-    :meth:`~asktell.Optimiser.stop` fires, the next :meth:`ask` starts a new run from ``x0``.
+    :meth:`~asktell.Optimiser.stop` fires, the next :meth:`ask` starts a new run (from ``x0``,
+    or from a random point of ``domain`` for independent restarts).
     :meth:`stop` reports the last run's reasons with ``restarts`` (the number of restarts made)
     once the schedule is exhausted. :attr:`restart_index` tells which run asked the last batch
     (the run store records it with each batch).
@@ -38,6 +42,10 @@ class Restarts(Optimiser):
       limited to half the evaluations of the large runs so far; a small run is chosen whenever
       the small runs have used fewer evaluations than the large ones. Small runs do not count
       toward ``max_restarts``.
+    * **independent**, as COCO's experimental set-up suggests for stochastic solvers [3]_: every
+      run has the first run's settings (population size, ``sigma0``, iteration limit) and a new
+      seed, and starts from a point drawn uniformly in ``domain``; the first run starts from
+      ``x0``.
 
     Parameters
     ----------
@@ -47,15 +55,21 @@ class Restarts(Optimiser):
         :class:`asktell.PopulationOptimiser` (XNES, SNES, CMA-ES, PSO).
     kwargs : dict
         Arguments of the first run (``x0``, ``sigma0``, ``boundaries``, ...).
-    schedule : {"ipop", "bipop"}
+    schedule : {"ipop", "bipop", "independent"}
         The restart schedule.
     max_restarts : int
         Restarts after the first run (small BIPOP runs excluded); pycma's default 9.
     incpopsize : float
         Population growth factor between large runs (2, as pycma).
+    domain : Boundaries, optional
+        Where independent restarts draw their starting points (``domain.sample``); default the
+        ``boundaries`` in ``kwargs``. Only for ``schedule="independent"``, which needs one of the
+        two. Giving a domain without boundaries restarts inside it while the search itself stays
+        unbounded (as on COCO's ``bbob`` suite, whose optima lie in [-5, 5]^d).
     seed, direction
-        See :class:`asktell.Optimiser`; each run's seed is drawn from this optimiser's
-        generator, so the first run differs from the plain optimiser's with the same seed.
+        See :class:`asktell.Optimiser`; each run's seed (and each independent restart's
+        starting point) is drawn from this optimiser's generator, so the first run differs from
+        the plain optimiser's with the same seed.
 
     References
     ----------
@@ -64,6 +78,9 @@ class Restarts(Optimiser):
        doi:10.1109/CEC.2005.1554902
     .. [2] Hansen, N. (2009). Benchmarking a BI-population CMA-ES on the BBOB-2009 function
        testbed. *GECCO '09 Companion*, 2389–2396. doi:10.1145/1570256.1570333
+    .. [3] Hansen, N., Auger, A., Ros, R., Mersmann, O., Tušar, T. & Brockhoff, D. (2021).
+       COCO: a platform for comparing continuous optimizers in a black-box setting.
+       *Optimization Methods and Software*, 36(1), 114–144. doi:10.1080/10556788.2020.1808977
 
     Examples
     --------
@@ -75,6 +92,16 @@ class Restarts(Optimiser):
     ...     opt.tell(10 * 3 + np.sum(xs**2 - 10 * np.cos(2 * np.pi * xs), axis=1))
     >>> opt.stop()["restarts"], opt.restart_index
     (2, 2)
+
+    Independent restarts draw each new starting point inside the boundaries:
+
+    >>> box = asktell.RectangularBoundaries([-5, -5], [5, 5])
+    >>> opt = asktell.create("xnes", x0=[4.0, 4.0], sigma0=1.0, boundaries=box,
+    ...                      restarts="independent", max_restarts=1, seed=1)
+    >>> while opt.stop() is None:
+    ...     opt.tell(np.sum(opt.ask()**2, axis=1))
+    >>> bool(box.check(opt.inner.x0)), opt.inner.x0.tolist() != [4.0, 4.0]
+    (True, True)
     """
 
     def __init__(
@@ -85,12 +112,14 @@ class Restarts(Optimiser):
         schedule: str = "ipop",
         max_restarts: int = 9,
         incpopsize: float = 2.0,
+        domain: Boundaries | None = None,
         seed: int | None = None,
         direction: str = MINIMISE,
     ) -> None:
         super().__init__(seed=seed, direction=direction)
         if schedule not in SCHEDULES:
-            raise ValueError(f"restarts must be None, 'ipop' or 'bipop', got {schedule!r}")
+            raise ValueError(f"restarts must be None, 'ipop' or 'bipop' (growing populations) "
+                             f"or 'independent', got {schedule!r}")
         if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) \
                 or max_restarts < 0:
             raise ValueError(f"max_restarts must be a non-negative int, got {max_restarts!r}")
@@ -106,6 +135,7 @@ class Restarts(Optimiser):
         inner = self._build(first_kw)
         if not isinstance(inner, PopulationOptimiser):
             raise TypeError(f"restarts need a population optimiser, got {type(inner).__name__}")
+        self._domain = self._check_domain(domain, inner, schedule)
         self.name = f"{inner.name}+{schedule}"
         # As pycma's fmin: populations grow from the unrounded default 4 + 3 ln d (10.9 for
         # d = 10, giving 21, 43, 87, ...), not from the first run's rounded 10. On Rastrigin
@@ -125,6 +155,24 @@ class Restarts(Optimiser):
 
     # ------------------------------------------------------------------ runs
 
+    @staticmethod
+    def _check_domain(domain: Boundaries | None, inner: PopulationOptimiser,
+                      schedule: str) -> Boundaries | None:
+        if schedule != "independent":
+            if domain is not None:
+                raise ValueError(f"domain is only for restarts='independent', not {schedule!r}")
+            return None
+        domain = inner.boundaries if domain is None else domain
+        if domain is None:
+            raise ValueError("restarts='independent' draws each restart's x0 inside a region: "
+                             "give boundaries (or domain=)")
+        if not isinstance(domain, Boundaries):
+            raise TypeError(f"domain must be an asktell.Boundaries, got {type(domain).__name__}")
+        if domain.n_parameters != inner.n_parameters:
+            raise ValueError(f"domain is {domain.n_parameters}-dimensional but x0 has "
+                             f"{inner.n_parameters} entries")
+        return domain
+
     def _draw_seed(self) -> int:
         return int(self._rng.integers(2**63 - 1))
 
@@ -142,6 +190,12 @@ class Restarts(Optimiser):
             self._run_evals)
         self._restart += 1
         self._run_evals = 0
+        if self._domain is not None:  # independent: the first run's settings, a fresh start
+            kw_ind: dict[str, Any] = {"seed": self._draw_seed(),
+                                      "x0": self._domain.sample(1, self._rng)[0].tolist()}
+            self._inner = self._build(kw_ind)
+            self._inner_kw = kw_ind
+            return
         sigma = self._sigma0
         maxiter = None
         if self._schedule == "ipop":

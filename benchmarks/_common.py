@@ -161,14 +161,22 @@ class BudgetTracker:
         Evaluations allowed.
     target : float
         A value below this reaches the target.
+    targets : sequence of float, optional
+        More targets, decreasing, each followed as COCO does: reached by a value at or below
+        it; :attr:`first_hits` holds the evaluation that first reached each (None if none has).
     """
 
-    def __init__(self, budget: int, target: float) -> None:
+    def __init__(self, budget: int, target: float, targets: Sequence[float] = ()) -> None:
         self.budget = budget
         self.target = target
         self.evals = 0
         self.hit: int | None = None
         self.fbest = math.inf
+        self.targets = np.asarray(targets, dtype=float)
+        if np.any(np.diff(self.targets) > 0):
+            raise ValueError("targets must be decreasing")
+        self.first_hits: list[int | None] = [None] * self.targets.size
+        self._next = 0  # the first target not reached
 
     def record(self, fs: np.ndarray) -> bool:
         """Record a batch of values, in order.
@@ -182,10 +190,21 @@ class BudgetTracker:
         bool
             Whether the target has been reached.
         """
+        fs = np.asarray(fs, dtype=float)
+        if fs.size == 0:
+            return self.hit is not None
         if self.hit is None:
             below = np.flatnonzero(fs < self.target)
             if below.size:
                 self.hit = self.evals + int(below[0]) + 1
+        k = self._next
+        while k < self.targets.size:
+            reached = np.flatnonzero(fs <= self.targets[k])
+            if not reached.size:
+                break
+            self.first_hits[k] = self.evals + int(reached[0]) + 1
+            k += 1
+        self._next = k
         self.evals += len(fs)
         self.fbest = min(self.fbest, float(np.min(fs)))
         return self.hit is not None
@@ -194,6 +213,11 @@ class BudgetTracker:
     def spent(self) -> bool:
         """Whether the budget is used up."""
         return self.evals >= self.budget
+
+    @property
+    def remaining(self) -> int:
+        """Evaluations left in the budget."""
+        return max(0, self.budget - self.evals)
 
     def result(self, stop: Any, seconds: float) -> dict[str, Any]:
         """The run's record: solved, runtime (evaluations to the target), evaluations, fbest,

@@ -14,13 +14,17 @@ What is measured
     * ``pycma fmin2 bipop``: ``cma.fmin2(f, x0, 2, {'verbose': -9, 'maxfevals': budget,
       'seed': s, 'termination_callback': <final target hit>}, restarts=9, bipop=True)``
       (baseline; pycma seeds numpy's global generator);
-    * ``asktell xnes (indep. restarts)``: ``asktell.create("xnes")`` with its default
-      population; whenever its own ``stop()`` fires, a fresh xNES with a new seed starts again
-      from ``initial_solution`` with sigma0 = 2 (independent restarts, same population size),
-      until the target or the budget.
+    * ``asktell xnes (indep. restarts)``: xNES with its default population inside
+      ``asktell.restarts.Restarts(..., schedule="independent", domain=[-5, 5]^d)``: the first
+      run starts from ``initial_solution`` with sigma0 = 2; whenever a run's own ``stop()``
+      fires, a fresh xNES with the same settings and a new seed starts from a point drawn
+      uniformly in [-5, 5]^d (independent restarts, same population size; the search itself
+      stays unbounded), until the target or the budget.
 
     No evaluation is made beyond the budget: candidates of the last batch beyond it are told
-    ``inf`` without calling the function. f_opt is read from the problem's optimum
+    ``inf`` without calling the function. One ``BudgetTracker`` (benchmarks/_common.py) per run
+    counts the evaluations and records when each target was first reached; the asktell methods
+    run in ``budget_loop``. f_opt is read from the problem's optimum
     (``problem._best_parameter('print')``, written into a temporary directory, and evaluated on
     a separate instance of the problem), so that every run's best f - f_opt can be followed;
     ``cocoex`` is used without an observer and writes nothing else.
@@ -57,7 +61,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -65,7 +69,9 @@ from typing import Any
 import numpy as np
 from _common import (
     RESULTS,
+    BudgetTracker,
     benchmark_parser,
+    budget_loop,
     machine_info,
     markdown_table,
     one_blas_thread,
@@ -73,11 +79,14 @@ from _common import (
 )
 
 import asktell
+from asktell.restarts import Restarts
 
 NAME = "bbob"
 SIGMA0 = 2.0
 MAX_RESTARTS = 9
 BUDGET_PER_D = 10_000
+#: Where the bbob functions have their optimum; independent restarts start inside it.
+DOMAIN = (-5.0, 5.0)
 FINAL_TARGET = 1e-8
 #: Targets f - f_opt of the ECDF: 10^2, 10^1.8, ..., 10^-8 (51 values, decreasing).
 TARGETS = 10.0 ** np.round(np.arange(2.0, -8.0 - 1e-9, -0.2), 1)
@@ -163,75 +172,68 @@ def optimal_values(options: str, workdir: str) -> dict[str, float]:
     return out
 
 
-class Recorder:
-    """Evaluates batches on a COCO problem within a budget and follows f - f_opt.
+def evaluate(problem: Any, xs: np.ndarray, tracker: BudgetTracker) -> tuple[np.ndarray, int]:
+    """f of the rows of ``xs`` that fit in the budget, ``inf`` (not evaluated) beyond it.
+
+    Parameters
+    ----------
+    problem : cocoex.Problem
+    xs : ndarray, shape (n, d)
+    tracker : BudgetTracker
+        Only read here (its remaining budget): record what was evaluated.
+
+    Returns
+    -------
+    fs : ndarray, shape (n,)
+    n_evaluated : int
+        The first ``n_evaluated`` rows were evaluated.
+    """
+    n = min(len(xs), tracker.remaining)
+    fs = np.full(len(xs), math.inf)
+    for i in range(n):
+        fs[i] = problem(xs[i])
+    return fs, n
+
+
+def ask_tell(opt: asktell.Optimiser, problem: Any, fopt: float,
+             tracker: BudgetTracker) -> dict[str, Any]:
+    """Drive ``opt`` in :func:`budget_loop` until the final target, the budget or its stop.
+
+    Parameters
+    ----------
+    opt : asktell.Optimiser
+    problem : cocoex.Problem
+    fopt : float
+    tracker : BudgetTracker
+        Follows f - f_opt.
+
+    Returns
+    -------
+    dict
+        ``restarts`` and why the run ended (``"target"``, ``"budget"`` or the reasons of the
+        last restart's stop).
+    """
+    def step() -> np.ndarray:
+        fs, n = evaluate(problem, opt.ask(), tracker)
+        opt.tell(fs)
+        return fs[:n] - fopt
+
+    def stop() -> Any:
+        return "target" if problem.final_target_hit else opt.stop()
+
+    reason = budget_loop(step, tracker, stop)
+    return {"restarts": getattr(opt, "restart_index", 0), "stop": str(reason)}
+
+
+def run_asktell_bipop(problem: Any, fopt: float, tracker: BudgetTracker, x0: np.ndarray,
+                      seed: int) -> dict[str, Any]:
+    """asktell CMA-ES with BIPOP restarts until the target, the budget or its last restart.
 
     Parameters
     ----------
     problem : cocoex.Problem
     fopt : float
-    budget : int
-    """
-
-    def __init__(self, problem: Any, fopt: float, budget: int) -> None:
-        self.problem = problem
-        self.fopt = fopt
-        self.budget = budget
-        self.evals = 0
-        self.best = math.inf  # best f - f_opt so far
-        self.first_hit: list[int | None] = [None] * len(TARGETS)
-        self._k = 0  # next target not reached
-
-    def __call__(self, x: np.ndarray) -> float:
-        """Evaluate one point (``inf`` without evaluating once the budget is spent).
-
-        Parameters
-        ----------
-        x : ndarray, shape (d,)
-
-        Returns
-        -------
-        float
-        """
-        if self.evals >= self.budget:
-            return math.inf
-        f = float(self.problem(x))
-        self.evals += 1
-        delta = f - self.fopt
-        if delta < self.best:
-            self.best = delta
-            k = self._k
-            while k < len(TARGETS) and delta <= TARGETS[k]:
-                self.first_hit[k] = self.evals
-                k += 1
-            self._k = k
-        return f
-
-    def batch(self, xs: np.ndarray) -> np.ndarray:
-        """Evaluate every row of ``xs``, in order.
-
-        Parameters
-        ----------
-        xs : ndarray, shape (n, d)
-
-        Returns
-        -------
-        ndarray, shape (n,)
-        """
-        return np.array([self(x) for x in xs])
-
-    @property
-    def done(self) -> bool:
-        """Whether the final target was hit or the budget spent."""
-        return bool(self.problem.final_target_hit) or self.evals >= self.budget
-
-
-def run_asktell_bipop(rec: Recorder, x0: np.ndarray, seed: int) -> dict[str, Any]:
-    """asktell CMA-ES with BIPOP restarts until the target, the budget or its last restart.
-
-    Parameters
-    ----------
-    rec : Recorder
+    tracker : BudgetTracker
     x0 : ndarray
     seed : int
 
@@ -242,22 +244,18 @@ def run_asktell_bipop(rec: Recorder, x0: np.ndarray, seed: int) -> dict[str, Any
     """
     opt = asktell.create("cmaes", x0=x0, sigma0=SIGMA0, restarts="bipop",
                          max_restarts=MAX_RESTARTS, seed=seed)
-    stop: Any = None
-    while not rec.done:
-        xs = opt.ask()
-        opt.tell(rec.batch(xs))
-        stop = opt.stop()
-        if stop:
-            break
-    return {"restarts": opt.restart_index, "stop": str(stop)}
+    return ask_tell(opt, problem, fopt, tracker)
 
 
-def run_fmin2(rec: Recorder, x0: np.ndarray, seed: int) -> dict[str, Any]:
+def run_fmin2(problem: Any, fopt: float, tracker: BudgetTracker, x0: np.ndarray,
+              seed: int) -> dict[str, Any]:
     """pycma's ``fmin2`` with BIPOP restarts.
 
     Parameters
     ----------
-    rec : Recorder
+    problem : cocoex.Problem
+    fopt : float
+    tracker : BudgetTracker
     x0 : ndarray
     seed : int
         pycma's ``seed`` option (seeds numpy's global generator).
@@ -268,36 +266,47 @@ def run_fmin2(rec: Recorder, x0: np.ndarray, seed: int) -> dict[str, Any]:
     """
     import cma
 
-    problem = rec.problem
-    opts = {"verbose": -9, "maxfevals": rec.budget, "seed": seed,
+    def f(x: np.ndarray) -> float:
+        fs, n = evaluate(problem, np.asarray(x, dtype=float)[None, :], tracker)
+        tracker.record(fs[:n] - fopt)
+        return float(fs[0])
+
+    opts = {"verbose": -9, "maxfevals": tracker.budget, "seed": seed,
             "termination_callback": lambda es: bool(problem.final_target_hit)}
-    _, es = cma.fmin2(rec, x0, SIGMA0, opts, restarts=MAX_RESTARTS, bipop=True)
+    _, es = cma.fmin2(f, x0, SIGMA0, opts, restarts=MAX_RESTARTS, bipop=True)
     return {"restarts": len(es.all_stoppings) - 2, "stop": str(dict(es.stop()))}
 
 
-def run_xnes(rec: Recorder, x0: np.ndarray, seed: int) -> dict[str, Any]:
-    """asktell xNES, restarted independently (new seed, same x0 and sigma0) when it stops.
+def run_xnes(problem: Any, fopt: float, tracker: BudgetTracker, x0: np.ndarray,
+             seed: int) -> dict[str, Any]:
+    """asktell xNES with independent restarts (``Restarts``, schedule ``"independent"``).
 
     Parameters
     ----------
-    rec : Recorder
+    problem : cocoex.Problem
+    fopt : float
+    tracker : BudgetTracker
     x0 : ndarray
+        The first run's start; restarts start at uniform points of :data:`DOMAIN`.
     seed : int
 
     Returns
     -------
     dict
     """
-    restarts = 0
-    opt = asktell.create("xnes", x0=x0, sigma0=SIGMA0, seed=seed)
-    stop: Any = None
-    while not rec.done:
-        opt.tell(rec.batch(opt.ask()))
-        stop = opt.stop()
-        if stop and not rec.done:
-            restarts += 1
-            opt = asktell.create("xnes", x0=x0, sigma0=SIGMA0, seed=seed + 100_003 * restarts)
-    return {"restarts": restarts, "stop": str(stop)}
+    d = x0.size
+    domain = asktell.RectangularBoundaries(np.full(d, DOMAIN[0]), np.full(d, DOMAIN[1]))
+    # restarts until the target or the budget: every run costs an evaluation, so a budget's
+    # worth of restarts is never the limit
+    opt = Restarts(asktell.get("optimiser", "xnes"), {"x0": x0, "sigma0": SIGMA0},
+                   schedule="independent", domain=domain, max_restarts=tracker.budget,
+                   seed=seed)
+    return ask_tell(opt, problem, fopt, tracker)
+
+
+METHOD_RUNS: dict[str, Callable[..., dict[str, Any]]] = {
+    METHODS[0]: run_asktell_bipop, METHODS[1]: run_fmin2, METHODS[2]: run_xnes,
+}
 
 
 _SUITES: dict[str, Any] = {}
@@ -325,23 +334,18 @@ def one_run(task: tuple[str, str, int, int, int, float, str]) -> dict[str, Any]:
             _SUITES[options] = cocoex.Suite("bbob", "", options)
         problem = _SUITES[options].get_problem_by_function_dimension_instance(fid, d, inst)
         try:
-            rec = Recorder(problem, fopt, BUDGET_PER_D * d)
+            tracker = BudgetTracker(BUDGET_PER_D * d, FINAL_TARGET, TARGETS)
             x0 = np.array(problem.initial_solution, dtype=float)
             seed = 1 + 100 * fid + 10_000 * inst + d
-            if method == METHODS[0]:
-                info = run_asktell_bipop(rec, x0, seed)
-            elif method == METHODS[1]:
-                info = run_fmin2(rec, x0, seed)
-            else:
-                info = run_xnes(rec, x0, seed)
+            info = METHOD_RUNS[method](problem, fopt, tracker, x0, seed)
             hit = bool(problem.final_target_hit)
         finally:
             problem.free()
-    final = rec.first_hit[-1]
+    final = tracker.first_hits[-1]
     return {
         "method": method, "function": fid, "dimension": d, "instance": inst,
-        "success": hit, "runtime_final": final, "evaluations": rec.evals,
-        "best_delta": rec.best, "first_hit": rec.first_hit,
+        "success": hit, "runtime_final": final, "evaluations": tracker.evals,
+        "best_delta": tracker.fbest, "first_hit": tracker.first_hits,
         "consistent": hit == (final is not None),  # cocoex's flag vs our f - f_opt record
         "seconds": time.perf_counter() - t0, **info,
     }
@@ -504,7 +508,9 @@ def run(dims: list[int], instances: tuple[int, int], jobs: int,
             "x0": "problem.initial_solution",
             "boundaries": None,
             "max_restarts": MAX_RESTARTS,
-            "xnes_restarts": "independent: new seed, same x0 and sigma0, same popsize",
+            "xnes_restarts": "asktell Restarts, schedule 'independent': new seed, same sigma0 "
+                             "and popsize, x0 uniform in [-5, 5]^d (the first run: "
+                             "initial_solution); unbounded search",
             "targets": TARGETS.tolist(),
             "first_hit": "per run: the evaluation at which each target (in the order of "
                          "'targets') was first reached, space-separated, '-' if never",

@@ -46,6 +46,14 @@ def test_internal_diversity_matches_pairwise_tanimoto(p):
     assert M.internal_diversity(smiles, p=p, block=2) == pytest.approx(
         M.internal_diversity(smiles, p=p), abs=1e-15)
 
+    fps = M.morgan_fingerprints(smiles)
+    assert M.internal_diversity(fingerprints=fps, p=p) == M.internal_diversity(smiles, p=p)
+
+
+def test_internal_diversity_needs_smiles_or_fingerprints():
+    with pytest.raises(TypeError, match="smiles or fingerprints"):
+        M.internal_diversity()
+
 
 def test_tanimoto_of_empty_fingerprints_is_one_as_in_moses():
     z = np.zeros((2, 8), dtype=np.uint8)

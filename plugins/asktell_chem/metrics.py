@@ -175,12 +175,22 @@ def internal_diversity(smiles: Sequence[str] | None = None, *, p: int = 1,
     block : int
         Rows per block of the similarity matrix (memory: block × n float64).
 
+    Raises
+    ------
+    TypeError
+        If neither ``smiles`` nor ``fingerprints`` is given.
+
     Examples
     --------
     >>> round(internal_diversity(["CCO", "CCO"]), 6)
     0.0
     """
-    fps = morgan_fingerprints(smiles) if fingerprints is None else np.asarray(fingerprints)
+    if fingerprints is not None:
+        fps = np.asarray(fingerprints)
+    elif smiles is not None:
+        fps = morgan_fingerprints(smiles)
+    else:
+        raise TypeError("internal_diversity needs smiles or fingerprints, got neither")
     n = len(fps)
     if n == 0:
         raise ValueError("internal_diversity needs at least one molecule")

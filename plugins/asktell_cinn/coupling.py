@@ -134,8 +134,10 @@ class ConditionalAffineCoupling(nn.Module):
         self.d1 = dim // 2
         self.d2 = dim - self.d1
         if subnets == 2:
-            self.net1 = _Subnet(self.d2 + cond_dim, 2 * self.d1, hidden, n_layers)
-            self.net2 = _Subnet(self.d1 + cond_dim, 2 * self.d2, hidden, n_layers)
+            self.net1: _Subnet | _Pair = _Subnet(self.d2 + cond_dim, 2 * self.d1, hidden,
+                                                 n_layers)
+            self.net2: _Subnet | _Pair = _Subnet(self.d1 + cond_dim, 2 * self.d2, hidden,
+                                                 n_layers)
         else:
             self.net1 = _Pair(_Subnet(self.d2 + cond_dim, self.d1, hidden, n_layers),
                               _Subnet(self.d2 + cond_dim, self.d1, hidden, n_layers))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -37,6 +37,19 @@ from .training import train_flow
 __all__ = ["CINN"]
 
 log = logging.getLogger(__name__)
+
+
+class _NetworkOptions(TypedDict):
+    """The networks' settings, as :class:`CINN` keeps them in ``options``."""
+
+    summary_dim: int
+    summary_hidden: int
+    n_blocks: int
+    hidden: int
+    n_layers: int
+    clamp: float
+    conditional_affine: bool
+    subnets: int
 
 
 class _Amortizer(nn.Module):
@@ -198,7 +211,7 @@ class CINN(AsyncAskTell, Estimator):
         if truncate and x_obs is None:
             raise ValueError("truncate=True needs x_obs, the observed data set")
         self.summary_kind = summary
-        self.options = dict(
+        self.options = _NetworkOptions(
             summary_dim=int(summary_dim), summary_hidden=int(summary_hidden),
             n_blocks=int(n_blocks), hidden=int(hidden), n_layers=int(n_layers),
             clamp=float(clamp), conditional_affine=bool(conditional_affine),
@@ -312,8 +325,9 @@ class CINN(AsyncAskTell, Estimator):
         if not good:
             log.warning("%s: every simulation of this batch failed; nothing to train on", self.name)
             return recorded
-        recorded[good] = -self._log_prob_pairs(theta_all[good], [parsed[i] for i in good])
-        self._append(theta_all[good], [parsed[i] for i in good])
+        data = [d for d in parsed if d is not None]  # parsed[i] for i in good
+        recorded[good] = -self._log_prob_pairs(theta_all[good], data)
+        self._append(theta_all[good], data)
         self._fit()
         self._round = self._history[-1]
         if self.truncate and self.x_obs is not None:
@@ -387,7 +401,9 @@ class CINN(AsyncAskTell, Estimator):
             torch.manual_seed(a["init_seed"])
             summary = make_summary(self.summary_kind, a["n_rows"], a["n_features"],
                                    o["summary_dim"], o["summary_hidden"])
-            flow = InvertibleNetwork(self.prior.dim, summary.out_dim, n_blocks=o["n_blocks"],
+            out_dim = summary.out_dim
+            assert isinstance(out_dim, int)  # make_summary checks it
+            flow = InvertibleNetwork(self.prior.dim, out_dim, n_blocks=o["n_blocks"],
                                      hidden=o["hidden"], n_layers=o["n_layers"],
                                      clamp=o["clamp"], seed=a["perm_seed"],
                                      conditional_affine=o["conditional_affine"],
@@ -441,7 +457,7 @@ class CINN(AsyncAskTell, Estimator):
         tau = float(np.quantile(lp, self.truncation_quantile))
         span = draws.max(0) - draws.min(0)
         lower, upper = draws.min(0) - 0.1 * span, draws.max(0) + 0.1 * span
-        if hasattr(self.prior, "low"):
+        if hasattr(self.prior, "low") and hasattr(self.prior, "high"):
             lower = np.maximum(lower, self.prior.low)
             upper = np.minimum(upper, self.prior.high)
         self._truncation = {"lower": lower, "upper": upper, "threshold": tau}

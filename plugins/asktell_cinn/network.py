@@ -5,6 +5,7 @@ ActNorm layers, and a standard normal latent."""
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -13,6 +14,9 @@ from .actnorm import ActNorm
 from .conditional_affine import ConditionalAffine
 from .coupling import ConditionalAffineCoupling
 from .permutation import FixedPermutation
+
+#: What the chain holds (:attr:`InvertibleNetwork.layers`).
+_Layer = ConditionalAffine | ActNorm | ConditionalAffineCoupling | FixedPermutation
 
 __all__ = ["InvertibleNetwork"]
 
@@ -70,7 +74,7 @@ class InvertibleNetwork(nn.Module):
         if n_blocks < 1:
             raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
         self.dim, self.cond_dim = int(dim), int(cond_dim)
-        layers: list[nn.Module] = []
+        layers: list[_Layer] = []
         if conditional_affine and cond_dim > 0:
             layers.append(ConditionalAffine(dim, cond_dim, hidden, n_layers))
         for k in range(n_blocks):
@@ -94,7 +98,7 @@ class InvertibleNetwork(nn.Module):
         log_det = z.new_zeros(z.shape[:-1])
         h = z
         for layer in reversed(self.layers):
-            h, ld = layer.inverse(h, c)
+            h, ld = cast(_Layer, layer).inverse(h, c)
             log_det = log_det + ld
         return h, log_det
 

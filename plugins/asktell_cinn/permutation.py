@@ -28,6 +28,9 @@ class FixedPermutation(nn.Module):
     True
     """
 
+    perm: torch.Tensor  # buffers, registered in __init__
+    inv_perm: torch.Tensor
+
     def __init__(self, dim: int, seed: int = 0) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(int(seed))

@@ -308,7 +308,7 @@ class GaussianIID(Simulator):
     def simulate(self, theta: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         """A list of (m_i, 1) arrays."""
         theta = np.atleast_2d(theta)
-        n = theta.shape[0]
+        n = int(theta.shape[0])
         m = rng.integers(self.m_min, self.m_max + 1, n)
         e = rng.standard_normal((n, self.m_max))
         x = theta[:, :1] + np.exp(theta[:, 1:2]) * e

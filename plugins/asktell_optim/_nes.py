@@ -193,6 +193,8 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         return x
 
     def _tell(self, losses: np.ndarray) -> None:
+        zs = self._zs
+        assert zs is not None  # the base refuses tell() without a pending ask()
         outside = self._any_outside
         order = self._rank(losses, self._outside) if outside else losses.argsort(kind="stable")
         best, worst = losses[order[0]], losses[order[-1]]
@@ -215,7 +217,7 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
             # direction of progress. The shape's gradient Σ u_k (z_k z_kᵀ − I) runs over
             # fresh samples only.
             self._cov_us = np.where(stale[order], 0.0, self._us)
-        self._update(self._zs[order])
+        self._update(zs[order])
         self._zs = None
 
     def _stop(self) -> dict[str, Any] | None:

@@ -163,6 +163,7 @@ class NelderMead(NumericOptimiser):
 
     def _tell(self, losses: np.ndarray) -> None:
         step, pts = self._step, self._points
+        assert pts is not None  # the base refuses tell() without a pending ask()
         self._points = None
         if step == "init":
             self._sim = pts.copy()

@@ -75,6 +75,7 @@ class CNNDiscriminator(nn.Module):
         self.out = nn.Linear(total, 1)
         self.dropout = dropout
         self.widths = [w for w, _ in filters]
+        self.maps = [m for _, m in filters]  # each convolution's out_channels
         self.attention = (SelfAttention(total, max(total // 8, 1), max(total // 8, 1))
                           if attention else None)
 
@@ -104,8 +105,8 @@ class CNNDiscriminator(nn.Module):
         y = self.attention(maps.transpose(1, 2), key_mask=tokens != 0)  # (B, L, C)
         # position t of a map of width w exists only for t <= L - w
         pos = torch.arange(length, device=x.device)
-        last = torch.cat([torch.full((conv.out_channels,), length - w, device=x.device)
-                          for conv, w in zip(self.convs, self.widths)])
+        last = torch.cat([torch.full((m,), length - w, device=x.device)
+                          for m, w in zip(self.maps, self.widths)])
         y = y.masked_fill(pos[None, :, None] > last[None, None, :], float("-inf"))
         return y.amax(dim=1)
 

@@ -107,6 +107,8 @@ class SmilesGenerator(nn.Module):
         x = x.squeeze(1)
         new = State(h, c, state.keys, state.values, state.length)
         if self.attention is not None:
+            assert state.keys is not None and state.values is not None \
+                and state.length is not None  # init_state() made the caches
             x = self.attention.step(x, state.keys, state.values, state.length)
         return self.out(x), new
 

@@ -524,9 +524,10 @@ class ORGAN(Optimiser):
         self.g_opt.step()
         with torch.no_grad():  # the rollout network follows the generator (ORGAN: 0.8)
             u = self.rollout_update
-            rolls = list(self.rollout_net.parameters())
+            rolls: list[torch.Tensor] = list(self.rollout_net.parameters())
+            gens: list[torch.Tensor] = list(self.generator.parameters())
             torch._foreach_mul_(rolls, u)
-            torch._foreach_add_(rolls, list(self.generator.parameters()), alpha=1.0 - u)
+            torch._foreach_add_(rolls, gens, alpha=1.0 - u)
         self.steps += 1
         entry = {"step": self.steps, "objective": float(r_obj[:B].mean()),
                  "discriminator": float(d[:B].mean()), "reward": float(total[:B].mean()),

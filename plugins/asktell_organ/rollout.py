@@ -78,6 +78,7 @@ def rollout(policy: SmilesGenerator, seqs: torch.Tensor, lengths: torch.Tensor, 
                   c[prefix, :, seq_idx].transpose(0, 1).contiguous())
     if policy.attention is not None:
         ref = states[0]
+        assert ref.keys is not None and ref.values is not None  # the policy has attention
         state.keys, state.values = ref.keys[seq_idx], ref.values[seq_idx]
         state.length = prefix + 1
     row_logits = logits[prefix, seq_idx]

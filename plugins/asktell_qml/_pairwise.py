@@ -172,7 +172,7 @@ def _torch_pairwise(
     for r0 in range(0, n, b):
         xb = X[r0 : r0 + b]
         d = out[r0 : r0 + b]
-        if metric == "sqeuclidean":
+        if yy is not None:  # metric == "sqeuclidean"
             torch.mm(xb, Yt.T, out=d)
             d.mul_(-2.0).add_((xb * xb).sum(1)[:, None]).add_(yy[None, :]).clamp_(min=0.0)
             if Y is None:

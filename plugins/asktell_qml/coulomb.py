@@ -35,7 +35,7 @@ _CHUNK = 128  # molecules per numpy pass: the (chunk, size, size) temporaries st
 
 
 def as_padded(
-    Z: Sequence[Sequence[int]] | np.ndarray,
+    Z: Sequence[Sequence[int] | np.ndarray] | np.ndarray,
     R: Sequence[Any] | np.ndarray,
     size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +129,7 @@ def _numpy_cm(Z: np.ndarray, R: np.ndarray, order: str, rng: np.random.Generator
             dx = x[:, :, None] - x[:, None, :]
             d2 += dx * dx
         zz = z[:, :, None] * z[:, None, :]
-        c = np.zeros((b, m, m))
+        c: np.ndarray = np.zeros((b, m, m))  # (b, m, m), then flattened to (b, m²)
         with np.errstate(divide="ignore"):  # the diagonal, overwritten next
             np.divide(zz, np.sqrt(d2), out=c, where=zz > 0)
         c = c.reshape(b, m * m)
@@ -189,7 +189,7 @@ def _torch_cm(Z: np.ndarray, R: np.ndarray, order: str, rng: np.random.Generator
 
 
 def coulomb_matrices(
-    Z: Sequence[Sequence[int]] | np.ndarray,
+    Z: Sequence[Sequence[int] | np.ndarray] | np.ndarray,
     R: Sequence[Any] | np.ndarray,
     *,
     size: int | None = 29,

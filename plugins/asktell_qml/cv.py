@@ -171,6 +171,7 @@ def grid_search_cv(
     folds: list[tuple[Any, Any]] = kfold(len(yv), k, seed)
     scores = np.full((len(sig), len(lam)), np.nan)
     ys: Any = yv
+    K: Any  # an ndarray or a torch tensor, as D
     if isinstance(D, np.ndarray):
         K = np.empty_like(D)
     else:  # a torch tensor (the kernel's device is a torch device)
@@ -201,6 +202,6 @@ def grid_search_cv(
     if np.isnan(scores).all():
         raise CholeskyError("every (sigma, lambda) of the grid failed to factorise: use larger "
                             "lambdas")
-    i, j = np.unravel_index(np.nanargmin(scores), scores.shape)
-    return CVResult(sigma=float(sig[i]), lam=float(lam[j]), mae=float(scores[i, j]),
+    bi, bj = np.unravel_index(np.nanargmin(scores), scores.shape)
+    return CVResult(sigma=float(sig[bi]), lam=float(lam[bj]), mae=float(scores[bi, bj]),
                     sigmas=sig, lams=lam, scores=scores)

@@ -54,23 +54,26 @@ def embed_smiles(smiles: str, *, seed: int = 2020) -> tuple[np.ndarray, np.ndarr
        Chemistry*, 17(5–6), 490–519.
     """
     try:
-        from rdkit import Chem, RDLogger
-        from rdkit.Chem import AllChem
+        # the modules that define them (rdkit.Chem.AllChem and RDLogger re-export them under
+        # names rdkit's stubs do not declare)
+        from rdkit import Chem, rdBase
+        from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
     except ImportError as e:
         raise ImportError('SMILES need RDKit: pip install "asktell[chem]"') from e
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
     if not isinstance(smiles, str):
         raise TypeError(f"expected a SMILES string, got {type(smiles).__name__}")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse SMILES {smiles!r}")
     mol = Chem.AddHs(mol)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    if AllChem.EmbedMolecule(mol, params) != 0:
+    params = rdDistGeom.ETKDGv3()
+    # rdkit's generated stub types the setter's value as EmbedParameters
+    params.randomSeed = int(seed)  # type: ignore[assignment]
+    if rdDistGeom.EmbedMolecule(mol, params) != 0:
         raise ValueError(f"no 3-D embedding found for {smiles!r}")
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
+    if rdForceFieldHelpers.MMFFHasAllMoleculeParams(mol):
+        rdForceFieldHelpers.MMFFOptimizeMolecule(mol, maxIters=2000)
     else:
         log.debug("no MMFF parameters for %s; ETKDG geometry kept", smiles)
     Z = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)

@@ -121,7 +121,9 @@ class BernoulliRBM:
         self.device = resolve_device(device)
         self.dtype = dtype
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
+            entropy = np.random.SeedSequence().entropy
+            assert isinstance(entropy, int)  # drawn from the OS: one int
+            seed = entropy % (2**63)
         self.seed = int(seed)
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(self.seed)

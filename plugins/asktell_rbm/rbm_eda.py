@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -131,7 +131,7 @@ class RBMEDA(Optimiser):
     def __init__(
         self, n_bits: int, popsize: int = 500, *, n_hidden: int | None = None,
         selection: str = "tournament", tournament_size: int = 2, truncation: float = 0.5,
-        replacement: str = "elitist", epochs: int | str = 50, max_epochs: int = 200,
+        replacement: str = "elitist", epochs: int | Literal["auto"] = 50, max_epochs: int = 200,
         auto_patience: int = 3, auto_tol: float = 0.01, gibbs_steps: int = 25, k: int = 1,
         lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 1e-4,
         batch_size: int = 100, warm_start: bool = True, seed: int | None = None,
@@ -159,7 +159,7 @@ class RBMEDA(Optimiser):
         self.n_hidden = int(n_hidden) if n_hidden is not None else -(-self.n_bits // 2)
         self.selection, self.tournament_size = selection, int(tournament_size)
         self.truncation, self.replacement = float(truncation), replacement
-        self.epochs = epochs if epochs == "auto" else int(epochs)
+        self.epochs: int | Literal["auto"] = "auto" if epochs == "auto" else int(epochs)
         self.max_epochs, self.auto_patience = int(max_epochs), int(auto_patience)
         self.auto_tol = float(auto_tol)
         self.gibbs_steps, self.warm_start = int(gibbs_steps), bool(warm_start)
@@ -217,7 +217,7 @@ class RBMEDA(Optimiser):
         data = torch.from_numpy(parents).to(device=rbm.device, dtype=rbm.dtype)
         if not self.warm_start or rbm.n_updates == 0:
             rbm.fit(data, epochs=0)  # fresh weights, visible biases from the parents
-        if self.epochs != "auto":
+        if isinstance(self.epochs, int):  # not "auto"
             rbm.partial_fit(data, epochs=self.epochs)
             self.epochs_trained.append(self.epochs)
             return

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from asktell.evaluation import Evaluation
+
 from .base import BatchTerm, Reward
 
 __all__ = ["Composite", "reward_from_config"]
@@ -87,7 +89,7 @@ class Composite(Reward):
                          backend=backend, cache_size=cache_size)
 
 
-def reward_from_config(section: Mapping[str, Any]) -> Callable[[list[str]], np.ndarray]:
+def reward_from_config(section: Mapping[str, Any]) -> Callable[[list[str]], Evaluation]:
     """Build a reward from a TOML section (a dict).
 
     Either one reward, ``{"name": "qed", **options}``, or a composite::
@@ -104,7 +106,7 @@ def reward_from_config(section: Mapping[str, Any]) -> Callable[[list[str]], np.n
     Returns
     -------
     callable
-        ``reward(smiles) -> ndarray``.
+        ``reward(smiles) -> asktell.Evaluation`` (the values, the errors, the extras).
     """
     import asktell
 

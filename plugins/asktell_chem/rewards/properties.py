@@ -68,7 +68,7 @@ class LogPTerm(Term):
     def compute(self, mol: Any, shared: dict[str, Any]) -> float:
         """Crippen logP (reused from QED's properties when the same reward computed them)."""
         v = shared.get("crippen_logp")
-        return Crippen.MolLogP(mol) if v is None else v
+        return Crippen.MolLogP(mol) if v is None else v  # type: ignore[attr-defined]  # a lambda: not in rdkit's stubs
 
     def normalise(self, raw: np.ndarray) -> np.ndarray:
         """ORGAN's ``remap`` to [0, 1], clipped."""
@@ -126,12 +126,12 @@ class LipinskiTerm(Term):
         """Number of the four rules obeyed."""
         logp = shared.get("crippen_logp")
         if logp is None:
-            logp = Crippen.MolLogP(mol)
+            logp = Crippen.MolLogP(mol)  # type: ignore[attr-defined]  # a lambda: not in rdkit's stubs
         return float(
-            (Descriptors.MolWt(mol) <= 500)
+            (Descriptors.MolWt(mol) <= 500)  # type: ignore[attr-defined]  # a lambda: not in rdkit's stubs
             + (logp <= 5)
-            + (Lipinski.NumHDonors(mol) <= 5)
-            + (Lipinski.NumHAcceptors(mol) <= 10)
+            + (Lipinski.NumHDonors(mol) <= 5)  # type: ignore[attr-defined]  # a lambda: not in rdkit's stubs
+            + (Lipinski.NumHAcceptors(mol) <= 10)  # type: ignore[attr-defined]  # a lambda: not in rdkit's stubs
         )
 
     def normalise(self, raw: np.ndarray) -> np.ndarray:
