@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._version import __version__
 from .boundaries import Boundaries, RectangularBoundaries
 from .controller import Controller, IterationInfo, RunResult
+from .dask_evaluator import ClusterLostError, DaskEvaluator, SchedulerUnreachableError
 from .evaluation import Evaluation, EvaluationError
 from .evaluators import (
     BatchEvaluator,
@@ -35,7 +36,9 @@ __all__ = [
     "AskTell",
     "BatchEvaluator",
     "Boundaries",
+    "ClusterLostError",
     "Controller",
+    "DaskEvaluator",
     "Direction",
     "Estimator",
     "Evaluation",
@@ -52,6 +55,7 @@ __all__ = [
     "Registry",
     "RunResult",
     "RunStore",
+    "SchedulerUnreachableError",
     "SequentialEvaluator",
     "StoppingRules",
     "Told",
