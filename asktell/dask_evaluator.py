@@ -57,6 +57,8 @@ CHECK_SECONDS = 0.5
 LOST_TIMEOUT = 30.0
 #: Default of ``connect_timeout``: seconds to reach the scheduler (or see its file appear).
 CONNECT_TIMEOUT = 10.0
+#: Seconds after which a submission asks the scheduler again how many worker threads it has.
+REFRESH_SECONDS = 5.0
 #: Threads that fetch finished results from the workers.
 FETCH_THREADS = 4
 
@@ -364,8 +366,13 @@ class DaskEvaluator(Evaluator):
 
     def _submit(self, items: Sequence[Any] | Any, keys: list[int]) -> None:
         client = self.client
+        if self._fetcher is None:
+            self._fetcher = ThreadPoolExecutor(FETCH_THREADS,
+                                               thread_name_prefix="asktell-dask-fetch")
         if not self._running:
             self._no_workers_since = None
+        if time.monotonic() - self._last_check > REFRESH_SECONDS:
+            self._count_threads()
         c = self._chunk_size(len(keys))
         for start in range(0, len(keys), c):
             idx = range(start, min(start + c, len(keys)))
@@ -375,26 +382,26 @@ class DaskEvaluator(Evaluator):
         self._seq += 1
         name = f"asktell-{self._token}-{self._seq}"
         fut = client.submit(_run_task, self._token, self._blob, task.items, self.raise_errors,
-                            self.timeout, key=name, pure=False, retries=0)
+                            self.timeout, key=name, retries=0)
         self._running[name] = (task, fut)
         fut.add_done_callback(self._on_done)
 
     def _on_done(self, fut: Any) -> None:
         """Runs in Dask's callback thread: fetch the result in a thread of ours (a fetch waits
         while Dask recomputes a result lost with its worker, and must not block the others)."""
-        if self._fetcher is None:
-            self._fetcher = ThreadPoolExecutor(FETCH_THREADS,
-                                               thread_name_prefix="asktell-dask-fetch")
+        fetcher = self._fetcher
+        if fetcher is None:
+            return  # closed: nobody waits for this result
         try:
-            self._fetcher.submit(self._fetch, fut)
-        except RuntimeError:  # closed meanwhile: nobody waits for this result
+            fetcher.submit(self._fetch, fut)
+        except RuntimeError:  # shut down meanwhile
             pass
 
     def _fetch(self, fut: Any) -> None:
         try:
             outcome: tuple[str, Any] = ("ok", fut.result())
-        except BaseException as e:
-            outcome = ("cancelled" if fut.status == "cancelled" else "error", e)
+        except BaseException as e:  # the task's own error, or fetching failed
+            outcome = ("error" if fut.status == "error" else "failed", e)
         self._done.put((fut, outcome))
 
     def _collect(self, timeout: float | None) -> list[Raw]:
@@ -423,26 +430,33 @@ class DaskEvaluator(Evaluator):
         entry = self._running.get(fut.key)
         if entry is None or entry[1] is not fut:
             return []  # cancelled by us
-        del self._running[fut.key]
         task = entry[0]
-        if how == "ok":
-            vals, errs, secs = what
-            mean = sum(secs) / max(1, len(secs))
-            self._item_seconds = mean if self._item_seconds is None else (
-                0.7 * self._item_seconds + 0.3 * mean)
-            failed = {i: (t, m, tb) for i, t, m, tb in errs}
-            return [(k, vals[i], failed.get(i), secs[i]) for i, k in enumerate(task.keys)]
+        if how == "failed":  # not the task's doing: the scheduler, a worker or a user
+            reason = f"{type(what).__name__}: {what}"
+            if getattr(self._client, "status", "") != "running" \
+                    or "connection-lost" in reason or "lost the connection" in reason:
+                raise ClusterLostError(
+                    f"lost the connection to the Dask scheduler at {self.scheduler} with "
+                    f"{len(self._running)} tasks in flight ({reason})")
+            if fut.status != "cancelled":
+                # Its result went with a dead worker: Dask computes it again.
+                log.info("fetching a result failed (%s); waiting for it again", reason)
+                fut.add_done_callback(self._on_done)
+                return []
+            del self._running[fut.key]
+            err = ("CancelledError", f"the task was cancelled on the cluster ({reason})", "")
+            return [(k, None, err, math.nan) for k in task.keys]
+        del self._running[fut.key]
         if how == "error":
             if type(what).__name__ == "KilledWorker":
                 return self._killed(task, what)
             raise what
-        reason = f"{type(what).__name__}: {what}"
-        if "connection" in reason.lower() or self.client.status != "running":
-            raise ClusterLostError(
-                f"lost the connection to the Dask scheduler at {self.scheduler} with "
-                f"{len(self._running) + 1} tasks in flight ({reason})")
-        err = ("CancelledError", f"the task was cancelled on the cluster ({reason})", "")
-        return [(k, None, err, math.nan) for k in task.keys]
+        vals, errs, secs = what
+        mean = sum(secs) / max(1, len(secs))
+        self._item_seconds = mean if self._item_seconds is None else (
+            0.7 * self._item_seconds + 0.3 * mean)
+        failed = {i: (t, m, tb) for i, t, m, tb in errs}
+        return [(k, vals[i], failed.get(i), secs[i]) for i, k in enumerate(task.keys)]
 
     def _killed(self, task: _Task, exc: BaseException) -> list[Raw]:
         self.killed_workers += 1
@@ -459,21 +473,23 @@ class DaskEvaluator(Evaluator):
         log.warning("item %d killed its Dask workers: %s", key, exc)
         return [(key, None, ("KilledWorker", str(exc), ""), math.nan)]
 
-    def _check_cluster(self) -> None:
-        """Raise :class:`ClusterLostError` after ``lost_timeout`` seconds without a worker."""
-        now = time.monotonic()
-        if now - self._last_check < CHECK_SECONDS:
-            return
-        self._last_check = now
-        client = self._client
+    def _count_threads(self) -> int:
+        """The worker threads of the cluster (0 when the scheduler does not answer)."""
+        self._last_check = time.monotonic()
         try:
-            n = sum(client.nthreads(callback_timeout=CHECK_SECONDS * 4).values())
+            n = int(sum(self._client.nthreads(callback_timeout=CHECK_SECONDS * 4).values()))
         except Exception as e:  # the scheduler does not answer: no worker we can use
             log.debug("asking the scheduler for its workers failed: %s", e)
             n = 0
         if n > 0:
             self._nthreads = n
             self._no_workers_since = None
+        return n
+
+    def _check_cluster(self) -> None:
+        """Raise :class:`ClusterLostError` after ``lost_timeout`` seconds without a worker."""
+        now = time.monotonic()
+        if now - self._last_check < CHECK_SECONDS or self._count_threads() > 0:
             return
         if self._no_workers_since is None:
             self._no_workers_since = now

@@ -229,3 +229,12 @@ def test_all_workers_lost_is_a_clear_error_within_the_timeout(own_cluster):
     assert 2 <= waited < 2 + 15
     msg = str(info.value)
     assert own_cluster.address in msg and "no workers for 2 s" in msg
+    # losing the scheduler ends a batch at once, whatever lost_timeout is
+    with DaskEvaluator(obj.sleepy, scheduler=own_cluster.address, lost_timeout=300) as ev:
+        ev.submit([0.5] * 4)  # no worker runs them
+        own_cluster.stop()
+        t0 = time.monotonic()
+        with pytest.raises(ClusterLostError, match="lost the connection to the Dask scheduler"):
+            while ev.in_flight:
+                ev.results()
+        assert time.monotonic() - t0 < 60
