@@ -226,11 +226,15 @@ class DaskEvaluator(Evaluator):
 
     Examples
     --------
-    >>> from dask.distributed import Client, LocalCluster          # doctest: +SKIP
-    >>> client = Client(LocalCluster(n_workers=2, processes=True))  # doctest: +SKIP
-    >>> with DaskEvaluator(abs, scheduler=client) as ev:            # doctest: +SKIP
+    A cluster in this process (on a real cluster: ``scheduler="tcp://host:8786"``):
+
+    >>> from distributed import Client, LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    >>> client = Client(cluster, set_as_default=False)
+    >>> with DaskEvaluator(abs, scheduler=client) as ev:
     ...     ev([-1.0, 2.0, -3.0]).tolist()
     [1.0, 2.0, 3.0]
+    >>> client.close(); cluster.close()
     """
 
     def __init__(

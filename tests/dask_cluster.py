@@ -105,6 +105,12 @@ class Cluster:
             self.address = str(c.scheduler.address)
         return self.address
 
+    def restart_worker(self, i: int) -> None:
+        """Start a new ``dask worker`` in the place of the ``i``-th (killed first)."""
+        _killpg(self.workers[i])
+        self.workers[i] = self.add_worker()
+        self.workers.pop()
+
     def kill_worker(self, i: int) -> None:
         """SIGKILL the ``i``-th ``dask worker`` command: its nanny and its worker process."""
         _killpg(self.workers[i])
