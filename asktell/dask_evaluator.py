@@ -43,7 +43,7 @@ from typing import Any
 
 from .evaluators import Evaluator, Raw, RawError, _format
 
-__all__ = ["ClusterLostError", "DaskEvaluator", "SchedulerUnreachableError"]
+__all__ = ["ClusterLostError", "DaskEvaluator", "ObjectiveLoadError", "SchedulerUnreachableError"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,26 @@ def _run_task(
             out.append(None)
         secs.append(clock() - t0)
     return out, errs, secs
+
+
+def _make_task() -> Callable[..., Any]:
+    # A function local to this one is pickled by value: a worker loads it without importing
+    # asktell, so a worker without asktell reports an ImportError for the task. (A task
+    # function it cannot unpickle stops the worker instead, and the cluster looks lost.)
+    def asktell_task(*args: Any) -> Any:
+        import importlib
+
+        try:
+            module = importlib.import_module("asktell.dask_evaluator")
+        except ImportError as e:
+            raise ImportError(f"this Dask worker cannot import asktell.dask_evaluator: {e}") \
+                from None
+        return module._run_task(*args)
+
+    return asktell_task
+
+
+_TASK = _make_task()
 
 
 # ---------------------------------------------------------------------------------- the client
@@ -385,7 +405,7 @@ class DaskEvaluator(Evaluator):
     def _start(self, client: Any, task: _Task) -> None:
         self._seq += 1
         name = f"asktell-{self._token}-{self._seq}"
-        fut = client.submit(_run_task, self._token, self._blob, task.items, self.raise_errors,
+        fut = client.submit(_TASK, self._token, self._blob, task.items, self.raise_errors,
                             self.timeout, key=name, retries=0)
         self._running[name] = (task, fut)
         fut.add_done_callback(self._on_done)
@@ -454,6 +474,12 @@ class DaskEvaluator(Evaluator):
         if how == "error":
             if type(what).__name__ == "KilledWorker":
                 return self._killed(task, what)
+            if isinstance(what, ImportError) and not self.raise_errors:
+                # _run_task catches the objective's own errors: this is the task's loading
+                raise ObjectiveLoadError(
+                    f"a Dask worker could not load asktell's task: {type(what).__name__}: "
+                    f"{what}; install asktell (the same version) and the objective's module "
+                    "in the workers' environment") from what
             raise what
         vals, errs, secs = what
         mean = sum(secs) / max(1, len(secs))

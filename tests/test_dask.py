@@ -24,6 +24,7 @@ from dask_cluster import ROOT, Cluster
 import asktell
 from asktell import ClusterLostError, DaskEvaluator
 from asktell.cli import main
+from asktell.dask_evaluator import ObjectiveLoadError
 
 TESTS = Path(__file__).parent
 
@@ -149,6 +150,21 @@ def test_run_from_a_config(cluster, tmp_path, monkeypatch, where):
     assert result.iterations == 3 and len(rows) == 18
     for row in rows:  # every stored value is the sphere of its candidate
         assert float(row["value"]) == pytest.approx(float(row["x0"]) ** 2 + float(row["x1"]) ** 2)
+
+
+def test_an_objective_the_workers_cannot_import_is_a_clear_error(cluster, tmp_path,
+                                                                 monkeypatch):
+    import importlib.util
+
+    (tmp_path / "only_here.py").write_text("def f(x):\n    return 1.0\n")
+    spec = importlib.util.spec_from_file_location("only_here", tmp_path / "only_here.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "only_here", module)  # pickled by reference
+    with DaskEvaluator(module.f, scheduler=cluster.address) as ev:
+        with pytest.raises(ObjectiveLoadError, match="No module named 'only_here'"):
+            ev([1, 2])
+        assert ev.in_flight == 0
 
 
 def test_no_scheduler_says_what_to_set(monkeypatch):
