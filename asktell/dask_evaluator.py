@@ -296,9 +296,6 @@ class DaskEvaluator(Evaluator):
         self._spec: tuple[str, Any] = self._resolve(scheduler, distributed)
         self._client: Any = None
         self._own_client = False
-        #: The scheduler's address, once connected.
-        self.scheduler = ""
-        self._connect()
         self._running: dict[str, tuple[_Task, Any]] = {}
         self._done: queue.SimpleQueue[tuple[Any, tuple[str, Any]]] = queue.SimpleQueue()
         self._fetcher: ThreadPoolExecutor | None = None
@@ -309,6 +306,9 @@ class DaskEvaluator(Evaluator):
         self._no_workers_since: float | None = None
         #: Tasks that ended with ``KilledWorker`` over the evaluator's life.
         self.killed_workers = 0
+        #: The scheduler's address, once connected.
+        self.scheduler = ""
+        self._connect()
 
     # ------------------------------------------------------------------ connection
 
