@@ -24,16 +24,29 @@ from .evaluators import (
 )
 from .fmin import fmin
 from .hookspecs import hookimpl
+from .lock import RunLockedError
 from .numeric import NumericOptimiser, PopulationOptimiser
 from .parallel import ParallelEvaluator
 from .plugins import Registry, create, get, registry
-from .protocol import AskTell, Direction, Estimator, Optimiser, ProtocolError, Told
+from .protocol import (
+    AskTell,
+    AsyncAskTell,
+    AsyncUpdate,
+    Direction,
+    Estimator,
+    Optimiser,
+    ProtocolError,
+    Told,
+)
 from .runs import export_history, resume, run, summary
 from .stopping import StoppingRules
-from .store import RunStore
+from .store import RunStore, StoreError
+from .trust import UntrustedRunError
 
 __all__ = [
     "AskTell",
+    "AsyncAskTell",
+    "AsyncUpdate",
     "BatchEvaluator",
     "Boundaries",
     "ClusterLostError",
@@ -53,12 +66,15 @@ __all__ = [
     "ProtocolError",
     "RectangularBoundaries",
     "Registry",
+    "RunLockedError",
     "RunResult",
     "RunStore",
     "SchedulerUnreachableError",
     "SequentialEvaluator",
     "StoppingRules",
+    "StoreError",
     "Told",
+    "UntrustedRunError",
     "WorkerDiedError",
     "__version__",
     "create",

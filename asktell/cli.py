@@ -1,4 +1,4 @@
-"""The ``asktell`` command line: run, resume, show, export, plugins, dashboard."""
+"""The ``asktell`` command line: run, resume, show, export, recover, plugins, dashboard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from .runs import resume, summary
 
     result = resume(args.run_dir, overrides=args.set or (),
-                    progress=False if args.no_progress else None)
+                    progress=False if args.no_progress else None, trust=args.trust,
+                    config=args.config)
     assert result.run_dir is not None
     _print_result(summary(result.run_dir))
     return 0
@@ -54,11 +55,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from .runs import summary
 
     s = summary(args.run_dir)
+    for w in s["warnings"]:
+        print(f"asktell: warning: {w}", file=sys.stderr)
     if args.json:
         print(json.dumps(s, indent=2))
     else:
-        print(f"optimiser:     {s['optimiser']} ({s['status']})")
+        writer = s["writer"]
+        by = "" if writer is None else (f", written now by pid {writer.get('pid', '?')} on "
+                                        f"host {writer.get('host', '?')}")
+        print(f"optimiser:     {s['optimiser']} ({s['status']}{by})")
         _print_result(s)
+        if s["imports"]:
+            names = ", ".join(f"{i['key']} = {i['value']}" for i in s["imports"])
+            print(f"resume runs:   {names} ("
+                  + ("run by you; `asktell resume` imports it" if s["trusted"] else
+                     "NOT run by you: `asktell resume` asks for --trust or --config") + ")")
     if not args.no_plot:
         from .plotting import plot_convergence
 
@@ -76,7 +87,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .runs import export_history
 
-    print(export_history(args.run_dir, args.output))
+    if args.output is None and args.copy is None:
+        raise ValueError("export needs an OUTPUT file (.csv or .json) or --copy NEW_DIR")
+    if args.output is not None:
+        print(export_history(args.run_dir, args.output))
+    if args.copy is not None:
+        from .recover import copy_run
+
+        print(copy_run(args.run_dir, args.copy))
+    return 0
+
+
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from .recover import recover
+
+    print(recover(args.run_dir, args.out).describe())
     return 0
 
 
@@ -149,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="stop.KEY=VALUE",
                    help="change a stopping rule (e.g. stop.max_iterations=2000)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--trust", action="store_true",
+                   help="import the code the run directory names (problem.callable) although "
+                   "you did not run it (asktell show RUN_DIR prints it)")
+    s.add_argument("--config", metavar="CONFIG.toml",
+                   help="resume with your own configuration file for the same run")
     s.set_defaults(func=_cmd_resume)
 
     sh = sub.add_parser("show", help="summarise a run directory")
@@ -159,10 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--no-plot", action="store_true", help="do not write the plot")
     sh.set_defaults(func=_cmd_show)
 
-    e = sub.add_parser("export", help="write every evaluation to CSV or JSON")
+    e = sub.add_parser("export", help="write every evaluation to CSV or JSON, or copy the run")
     e.add_argument("run_dir")
-    e.add_argument("output", help="file ending in .csv or .json")
+    e.add_argument("output", nargs="?", help="file ending in .csv or .json")
+    e.add_argument("--copy", metavar="NEW_DIR",
+                   help="write a self-contained copy of the run directory (safe while it runs)")
     e.set_defaults(func=_cmd_export)
+
+    rc = sub.add_parser("recover", help="copy the intact batches of a damaged run directory")
+    rc.add_argument("run_dir")
+    rc.add_argument("--out", metavar="NEW_DIR",
+                    help="new run directory (default RUN_DIR-recovered)")
+    rc.set_defaults(func=_cmd_recover)
 
     pl = sub.add_parser("plugins", help="list plugins, their factories and failures")
     pl.add_argument("--json", action="store_true")
@@ -194,9 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 for a bad configuration or argument, 1 otherwise.
+        Exit status: 0 on success, 2 for a bad configuration or argument (a damaged store, a
+        run that needs ``--trust``), 1 otherwise (a run directory in use by another process).
     """
+    import sqlite3
+
     from .config import ConfigError
+    from .controller import ReplayError
+    from .lock import RunLockedError
 
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * args.verbose
@@ -207,6 +250,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"asktell: configuration error: {e}", file=sys.stderr)
         return 2
+    except (RunLockedError, ReplayError) as e:
+        print(f"asktell: {e}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as e:  # the store wraps what it reads; this is the rest
+        where = getattr(args, "run_dir", None)
+        print(f"asktell: {where or 'the run store'}: {e}"
+              + (f"; if the file is damaged, `asktell recover {where}` copies its intact "
+                 "batches into a new run directory" if where else ""), file=sys.stderr)
+        return 1
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         print(f"asktell: {e}", file=sys.stderr)
         return 2

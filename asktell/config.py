@@ -4,7 +4,8 @@ A configuration has these sections (``[optimiser]`` and one of ``[problem]`` or 
 required)::
 
     [run]          out (directory), progress, log_every, plot, checkpoint_every,
-                   checkpoint_seconds, commit_seconds
+                   checkpoint_seconds, commit_seconds, mode ("sync" or "async"),
+                   max_in_flight
     [problem]      name = a registered problem, or callable = "module:function" (+ path);
                    other keys are passed to the problem's factory
     [reward]       instead of [problem] and [evaluator]: name = a registered reward, which
@@ -41,6 +42,7 @@ SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", 
 RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "out": str, "progress": bool, "log_every": int, "plot": bool, "checkpoint_every": int,
     "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
+    "mode": str, "max_in_flight": int,
 }
 
 
@@ -207,6 +209,11 @@ def validate_config(config: dict[str, Any], source: str = "<dict>") -> dict[str,
                 "a number" if isinstance(kind, tuple) else kind.__name__)
         if k in ("checkpoint_every", "log_every") and v < (1 if k == "checkpoint_every" else 0):
             raise ConfigError(source, f"run.{k}", f"expected a positive integer, got {v!r}")
+        if k == "mode" and v not in ("sync", "async"):
+            raise ConfigError(source, "run.mode", f"expected 'sync' or 'async', got {v!r}")
+        if k == "max_in_flight" and v < 1:
+            raise ConfigError(source, "run.max_in_flight",
+                              f"expected a positive integer, got {v!r}")
         if isinstance(kind, tuple) and not 0 <= v < float("inf"):
             raise ConfigError(source, f"run.{k}", f"expected a non-negative number, got {v!r}")
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from . import serialization
-from .evaluation import Evaluation, as_evaluation
-from .evaluators import Evaluator
+from . import async_run, serialization
+from .evaluation import Evaluation, EvaluationError, as_evaluation
+from .evaluators import Evaluator, take
 from .protocol import AskTell, Told
 from .stopping import StoppingRules, StopTracker
-from .store import RunStore
+from .store import RunStore, StoredEvaluation
 
 __all__ = ["Controller", "IterationInfo", "ReplayError", "RunResult"]
 
@@ -134,8 +134,21 @@ class Controller:
     commit_seconds : float
         With a store: batches told within this many seconds of the last commit are committed
         together, in one transaction, so that a cheap objective does not pay a commit per batch.
-        A batch that took longer is committed at once. A crash loses at most this much
-        evaluation time; 0 commits every batch as it is told.
+        A batch that took longer is committed at once. Once a batch has run this long, its
+        evaluations are committed as they come back (with an :class:`~asktell.Evaluator`;
+        another callable scores whole batches), so a resumed run repeats only those that were
+        running at the crash, and those that finished within the batch's first
+        ``commit_seconds``. 0 commits every batch and every evaluation at once.
+    mode : {"sync", "async"}
+        ``"sync"`` (default): ask a batch, evaluate it whole, tell it. ``"async"``: keep
+        ``max_in_flight`` candidates submitted to a streaming :class:`~asktell.Evaluator` and
+        tell each result as it arrives, asking a new candidate at once, for methods that
+        declare :class:`~asktell.AsyncAskTell` (see :mod:`asktell.async_run`). Stopping rules
+        and callbacks then run at each update; with a store, the state is checkpointed at
+        each update and every finished evaluation is kept.
+    max_in_flight : int, optional
+        With ``mode="async"``: candidates kept in flight; default the evaluator's
+        ``n_workers`` (1 for an evaluator without workers), at most the method's own bound.
 
     Examples
     --------
@@ -161,6 +174,8 @@ class Controller:
         checkpoint_every: int = 100,
         checkpoint_seconds: float = 60.0,
         commit_seconds: float = 0.1,
+        mode: str = "sync",
+        max_in_flight: int | None = None,
     ) -> None:
         if not isinstance(optimiser, AskTell):
             raise TypeError(f"optimiser must be an asktell.Optimiser or Estimator, got "
@@ -181,6 +196,14 @@ class Controller:
                          ("commit_seconds", commit_seconds)):
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < 1e300:
                 raise ValueError(f"{key} must be a non-negative number, got {val!r}")
+        if mode not in ("sync", "async"):
+            raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
+        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(
+                max_in_flight, int) or max_in_flight < 1):
+            raise ValueError(f"max_in_flight must be a positive int or None, got "
+                             f"{max_in_flight!r}")
+        self.mode = mode
+        self.max_in_flight = max_in_flight
         self.optimiser = optimiser
         self.evaluate = evaluate
         self.rules = stop
@@ -197,6 +220,13 @@ class Controller:
         self._last_batch: Any = None
         self._checkpointed = optimiser.iterations if store is not None else 0
         self._checkpoint_time = time.monotonic()
+        #: Finished evaluations of the batch a resumed run starts with, by index.
+        self._known: dict[int, StoredEvaluation] = {}
+        self._after_seq = 0
+        self._async_limit = 1
+        if mode == "async":
+            async_run.check_async(self)
+            self._async_limit = async_run.async_limit(self)
 
     @classmethod
     def resume(
@@ -237,8 +267,12 @@ class Controller:
         store = RunStore.open(run_dir)
         try:
             cls._check_settings(store, optimiser)
+            async_run.check_mode(store, kwargs.get("mode", "sync"))
             ctl = cls(optimiser, evaluate, store=store, **kwargs)
-            ctl._restore()
+            if ctl.mode == "async":
+                async_run.restore_async(ctl)
+            else:
+                ctl._restore()
         except BaseException:
             store.close()
             raise
@@ -266,6 +300,9 @@ class Controller:
         if latest is not None:
             after, opt_state, ctl_state = latest
             opt.load_state_dict(opt_state)
+            if opt.iterations != after:  # never replay or append on a mismatched state
+                raise ReplayError(f"{store.path}: the checkpoint of batch {after} holds a state "
+                                  f"after {opt.iterations} batches (a damaged or edited store)")
             self._tracker.load(ctl_state["tracker"])
             elapsed = float(ctl_state["elapsed"])
         n = 0
@@ -284,6 +321,19 @@ class Controller:
         self._elapsed_before = elapsed
         self._last_batch = store.last_candidates()
         self._checkpointed = after
+        kept = store.evaluations(iteration=opt.iterations + 1)
+        if kept:
+            xs = opt.pending if opt.awaiting_tell else opt.ask()
+            for e in kept:
+                if e.index >= len(xs) or serialization.dumps(take(xs, [e.index])[0]) != \
+                        serialization.dumps(e.candidate):
+                    raise ReplayError(
+                        f"{store.path}: batch {e.iteration} was asked again with other "
+                        "candidates than the evaluations kept for it: the method, its "
+                        "arguments or the code changed since the run was written")
+            self._known = {e.index: e for e in kept}
+            log.info("batch %d: %d of %d evaluations were kept before the interruption; "
+                     "the others run now", opt.iterations + 1, len(kept), len(xs))
         if n:
             log.info("replayed %d batches after the checkpoint at batch %d in %.2f s", n, after,
                      time.perf_counter() - t0)
@@ -303,6 +353,8 @@ class Controller:
         With a store, each batch is committed before the next ask, and the run's status
         ("running", "finished" or "interrupted") is kept in the store's meta.
         """
+        if self.mode == "async":
+            return async_run.run_async(self)
         opt, store, evaluate = self.optimiser, self.store, self.evaluate
         tracker, callbacks = self._tracker, self.callbacks
         perf = time.perf_counter
@@ -327,7 +379,10 @@ class Controller:
                 t0 = perf()
                 xs = opt.pending if opt.awaiting_tell else opt.ask()
                 t1 = perf()
-                evaluation = as_evaluation(evaluate(xs))
+                if store is not None and isinstance(evaluate, Evaluator):
+                    evaluation = self._evaluate_kept(xs, evaluate, store)
+                else:
+                    evaluation = as_evaluation(evaluate(xs))
                 t2 = perf()
                 opt.tell(evaluation)
                 told = opt.last_told
@@ -373,6 +428,58 @@ class Controller:
             evaluations=opt.evaluations, failures=opt.failures, stop_reason=reason,
             elapsed=elapsed, run_dir=None if store is None else store.path,
         )
+
+    def _evaluate_kept(self, xs: Any, evaluate: Evaluator, store: RunStore) -> Evaluation:
+        """Score a batch, keeping each finished evaluation in the store while it runs long."""
+        iteration = self.optimiser.iterations + 1
+        n = len(xs)
+        scalar = evaluate.output == "scalar"
+        values: list[Any] = [None] * n
+        errors: list[EvaluationError] = []
+        known, self._known = self._known, {}
+        for i, e in known.items():
+            values[i] = e.value if scalar else e.result
+            if e.error is not None:
+                errors.append(EvaluationError(i, e.error["type"], e.error["message"]))
+        todo = [i for i in range(n) if i not in known]
+        pending: list[Any] = []
+        clock = time.monotonic
+        start = clock()
+        every = self.commit_seconds
+
+        def keep() -> None:
+            store.add_evaluations(iteration, [
+                (r.key, take(xs, [r.key])[0], r.value if scalar else math.nan,
+                 None if scalar else r.value,
+                 None if r.error is None else r.error.to_plain(), r.seconds)
+                for r in pending])
+            pending.clear()
+
+        try:
+            if todo:
+                evaluate.submit(xs if len(todo) == n else take(xs, todo), todo)
+            while evaluate.in_flight:
+                for r in evaluate.results():
+                    values[r.key] = r.value
+                    if r.error is not None:
+                        errors.append(r.error)
+                    pending.append(r)
+                if pending and clock() - start >= every:
+                    keep()  # a long batch: what finished survives a crash
+        except BaseException:
+            evaluate.cancel()
+            if pending:
+                try:
+                    keep()
+                except Exception:  # the store is what failed: nothing more to save
+                    log.debug("could not keep the finished evaluations", exc_info=True)
+            raise
+        errors.sort(key=lambda e: e.index)
+        evaluate.log_failures(errors, n)
+        if scalar:
+            return Evaluation(np.array([np.nan if v is None else v for v in values],
+                                       dtype=np.float64), tuple(errors))
+        return Evaluation(tuple(values), tuple(errors))
 
     def _controller_state(self, elapsed: float) -> dict[str, Any]:
         return {"tracker": self._tracker.state(), "elapsed": elapsed}

@@ -412,15 +412,26 @@ class Evaluator(abc.ABC):
             self.cancel()
             raise
         errors.sort(key=lambda e: e.index)
+        self.log_failures(errors, n)
+        if self.output == "scalar":
+            return Evaluation(np.array(values, dtype=np.float64), tuple(errors))
+        return Evaluation(tuple(values), tuple(errors))
+
+    def log_failures(self, errors: Sequence[EvaluationError], n: int) -> None:
+        """Log a batch's failures: a warning for the first batch with any, then INFO lines.
+
+        Parameters
+        ----------
+        errors : sequence of EvaluationError
+            The batch's failures, sorted by index.
+        n : int
+            The batch size.
+        """
         if errors:
-            # The first failing batch is worth a warning; later ones are in the records.
             level = logging.INFO if self._warned else logging.WARNING
             self._warned = True
             log.log(level, "%d of %d evaluations failed; first: item %d: %s",
                     len(errors), n, errors[0].index, errors[0].error)
-        if self.output == "scalar":
-            return Evaluation(np.array(values, dtype=np.float64), tuple(errors))
-        return Evaluation(tuple(values), tuple(errors))
 
     def remember(self, known: Mapping[Any, Any]) -> None:
         """Store values for candidates not scored under that name (no-op without a cache).
@@ -489,6 +500,7 @@ class SequentialEvaluator(Evaluator):
                  cache: bool | int = False, output: str = "scalar") -> None:
         super().__init__(f, raise_errors=raise_errors, cache=cache, output=output)
         self._todo: deque[tuple[int, Any]] = deque()
+        self._interrupted: BaseException | None = None
 
     def _submit(self, items: Sequence[Any] | np.ndarray, keys: list[int]) -> None:
         self._todo.extend(zip(keys, items, strict=True))
@@ -496,26 +508,38 @@ class SequentialEvaluator(Evaluator):
     def _collect(self, timeout: float | None) -> list[Raw]:
         # Items until _SLICE seconds have passed: a cheap batch comes back in one piece, an
         # expensive one item by item, so that a caller streaming results keeps each as it ends.
-        todo, f, out = self._todo, self.f, []
+        if self._interrupted is not None:
+            e, self._interrupted = self._interrupted, None
+            raise e
+        todo, f = self._todo, self.f
+        out: list[Raw] = []
         clock = time.perf_counter
         start = t0 = clock()
         while todo and t0 - start < _SLICE:
             key, x = todo.popleft()
-            if self.raise_errors:
-                v = f(x)
-                err = None
-            else:
-                try:
-                    v, err = f(x), None
-                except Exception as e:
-                    v, err = None, _format(e)
+            try:
+                v, err = f(x), None
+            except Exception as e:
+                if self.raise_errors:
+                    return self._interrupt(out, key, x, e)
+                v, err = None, _format(e)
+            except BaseException as e:  # KeyboardInterrupt: hand back what finished first
+                return self._interrupt(out, key, x, e)
             t1 = clock()
             out.append((key, v, err, t1 - t0))
             t0 = t1
         return out
 
+    def _interrupt(self, out: list[Raw], key: int, x: Any, e: BaseException) -> list[Raw]:
+        if not out:
+            raise e
+        self._todo.appendleft((key, x))
+        self._interrupted = e  # raised by the next call, after the finished items are kept
+        return out
+
     def _cancel(self) -> None:
         self._todo.clear()
+        self._interrupted = None
 
 
 #: Seconds of work a sequential evaluator does before it hands back what finished.

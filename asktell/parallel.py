@@ -62,6 +62,11 @@ def _worker_init(blas_threads: int | None, parent: int) -> None:
                      name="asktell-watchdog").start()
 
 
+def _touch(f: Callable[[Any], Any]) -> int:
+    """A new worker's ping: receiving ``f`` imports what it needs."""
+    return os.getpid()
+
+
 def _run_chunk(
     f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
 ) -> tuple[list[Any], list[RawError], list[float]]:
@@ -100,8 +105,13 @@ class _Lane:
         self.future: cf.Future[Any] | None = None
         self.task: _Task | None = None
         self.started = 0.0
+        self.warming = False
 
-    def start(self, f: Callable[[Any], Any], task: _Task, raise_errors: bool) -> None:
+    def start(self, f: Callable[[Any], Any], task: _Task, raise_errors: bool,
+              warm: bool = False) -> None:
+        """Run ``task``; with ``warm``, a new worker first answers a ping, so that its start-up
+        does not count against the task's timeout (the task is sent by :meth:`go`)."""
+        fresh = self.executor is None
         if self.executor is None:
             if self.backend == "loky":
                 from joblib.externals.loky import ProcessPoolExecutor
@@ -114,7 +124,18 @@ class _Lane:
                                                       thread_name_prefix="asktell-eval")
         self.task = task
         self.started = time.monotonic()
-        self.future = self.executor.submit(_run_chunk, f, task.items, raise_errors)
+        self.warming = fresh and warm
+        if self.warming:  # loads f (and the modules it imports) before the clock starts
+            self.future = self.executor.submit(_touch, f)
+        else:
+            self.future = self.executor.submit(_run_chunk, f, task.items, raise_errors)
+
+    def go(self, f: Callable[[Any], Any], raise_errors: bool) -> None:
+        """Send the task once the worker answered its ping."""
+        assert self.task is not None
+        self.warming = False
+        self.started = time.monotonic()
+        self.future = self.executor.submit(_run_chunk, f, self.task.items, raise_errors)
 
     def release(self) -> tuple[_Task, cf.Future[Any]]:
         task, fut = self.task, self.future
@@ -234,8 +255,11 @@ class ParallelEvaluator(Evaluator):
         self._lanes: list[_Lane] = []
         self._todo: deque[_Task] = deque()
         self._item_seconds: float | None = None
+        self._balanced = 1
         #: Workers replaced after they died or ran over the timeout.
         self.pool_restarts = 0
+        #: Tasks (single items or chunks) sent to workers over the evaluator's life.
+        self.n_tasks = 0
 
     # ------------------------------------------------------------------ dispatch
 
@@ -245,6 +269,8 @@ class ParallelEvaluator(Evaluator):
 
     def _submit(self, items: Any, keys: list[int]) -> None:
         self._todo.extend(_Task([k], [x]) for k, x in zip(keys, items, strict=True))
+        # Chunks of the work queued now split evenly over the workers (and chunks_per_worker).
+        self._balanced = -(-len(self._todo) // (self.n_workers * self.chunks_per_worker))
         if not self._inline:
             self._fill()
 
@@ -252,8 +278,7 @@ class ParallelEvaluator(Evaluator):
         if self.timeout is not None or self._item_seconds is None:
             return 1
         target = max(1, int(TARGET_TASK_SECONDS / max(self._item_seconds, 1e-9)))
-        balanced = -(-len(self._todo) // (self.n_workers * self.chunks_per_worker))
-        return max(1, min(target, balanced))
+        return max(1, min(target, self._balanced))
 
     def _next_task(self) -> _Task:
         first = self._todo.popleft()
@@ -275,13 +300,15 @@ class ParallelEvaluator(Evaluator):
                 return
             if lane.task is None:
                 task = self._next_task()
+                self.n_tasks += 1
+                warm = self.timeout is not None
                 try:
-                    lane.start(self.f, task, self.raise_errors)
+                    lane.start(self.f, task, self.raise_errors, warm)
                 except RuntimeError as e:  # the executor was shut down under us
                     if "shutdown" not in str(e):
                         raise
                     lane.kill()
-                    lane.start(self.f, task, self.raise_errors)
+                    lane.start(self.f, task, self.raise_errors, warm)
 
     def _collect(self, timeout: float | None) -> list[Raw]:
         if self._inline:
@@ -294,8 +321,9 @@ class ParallelEvaluator(Evaluator):
                 return []
             now = time.monotonic()
             wait = None if end is None else max(0.0, end - now)
-            if self.timeout is not None:
-                first = min(lane.started for lane in busy) + self.timeout - now
+            running = [lane.started for lane in busy if not lane.warming]
+            if self.timeout is not None and running:
+                first = min(running) + self.timeout - now
                 wait = max(0.0, first) if wait is None else min(wait, max(0.0, first))
             done, _ = cf.wait([lane.future for lane in busy if lane.future is not None],
                               timeout=wait, return_when=cf.FIRST_COMPLETED)
@@ -306,7 +334,8 @@ class ParallelEvaluator(Evaluator):
             if self.timeout is not None:
                 now = time.monotonic()
                 for lane in busy:
-                    if lane.future is not None and now - lane.started > self.timeout:
+                    if lane.future is not None and not lane.warming \
+                            and now - lane.started > self.timeout:
                         out.extend(self._expire(lane))
             self._fill()
             if out or (end is not None and time.monotonic() >= end):
@@ -328,6 +357,11 @@ class ParallelEvaluator(Evaluator):
         return [(k, vals[i], failed.get(i), secs[i]) for i, k in enumerate(task.keys)]
 
     def _harvest(self, lane: _Lane) -> list[Raw]:
+        if lane.warming:
+            assert lane.future is not None
+            lane.future.result()  # a worker that cannot even start is not a candidate's fault
+            lane.go(self.f, self.raise_errors)
+            return []
         task, fut = lane.release()
         try:
             vals, errs, secs = fut.result()

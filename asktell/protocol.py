@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ __all__ = [
     "MAXIMISE",
     "MINIMISE",
     "AskTell",
+    "AsyncAskTell",
+    "AsyncUpdate",
     "Closeable",
     "Direction",
     "Estimator",
@@ -56,6 +59,7 @@ __all__ = [
     "ProtocolError",
     "Reporter",
     "Told",
+    "check_state_value",
 ]
 
 
@@ -215,6 +219,11 @@ class AskTell(abc.ABC):
     name: str = "method"
     #: What the recorded value of a candidate is (a history column's name).
     recorded: ClassVar[str] = "value"
+    #: Limits on the method's own state (:meth:`_get_state`), checked by
+    #: :meth:`load_state_dict` before anything is restored: key → ``"finite"`` (every entry
+    #: finite and below 1e150 in magnitude, past which the squares a method takes overflow),
+    #: ``"positive"`` (finite and > 0) or ``"nonnegative"``. A None value is not checked.
+    state_limits: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *, seed: int | None = None,
                  direction: Direction | str = Direction.MINIMISE) -> None:
@@ -487,6 +496,14 @@ class AskTell(abc.ABC):
         best = state.get("best_loss")
         if not isinstance(best, (int, float)) or np.isnan(best) or best == -np.inf:
             raise ValueError(f"state key 'best_loss' must be a number or +inf, got {best!r}")
+        method = state["method"]
+        for key, value in (("pending", state.get("pending")),
+                           ("best_candidate", state.get("best_candidate"))):
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                check_state_value(key, value, "finite")
+        for key, rule in self.state_limits.items():
+            if isinstance(method, dict) and method.get(key) is not None:
+                check_state_value(f"method.{key}", method[key], rule)
         pending = state["pending"]
         if isinstance(pending, list):
             pending = tuple(pending)
@@ -544,6 +561,48 @@ class AskTell(abc.ABC):
     def _pending_batch(self) -> Any:
         """The batch awaiting :meth:`tell` (for methods)."""
         return self._pending
+
+
+#: Magnitude past which a stored number is taken as impossible (its square overflows float64).
+STATE_MAGNITUDE = 1e150
+
+
+def check_state_value(key: str, value: Any, rule: str) -> None:
+    """Refuse a stored state entry that breaks ``rule`` (see :attr:`AskTell.state_limits`).
+
+    Parameters
+    ----------
+    key : str
+        The entry's name, for the message.
+    value : number or array_like
+        The stored value.
+    rule : str
+        ``"finite"``, ``"positive"`` or ``"nonnegative"``.
+
+    Raises
+    ------
+    ValueError
+        Naming the key, the rule and the first offending value.
+    """
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"state key {key!r} must hold numbers, got {value!r:.80}") from None
+    if rule == "finite":
+        bad = ~(np.abs(a) < STATE_MAGNITUDE)  # NaN compares False: refused too
+        what = f"finite numbers below {STATE_MAGNITUDE:g} in magnitude"
+    elif rule == "positive":
+        bad = ~((a > 0) & (a < STATE_MAGNITUDE))
+        what = "positive finite numbers"
+    elif rule == "nonnegative":
+        bad = ~((a >= 0) & (a < STATE_MAGNITUDE))
+        what = "non-negative finite numbers"
+    else:
+        raise ValueError(f"unknown state limit {rule!r} for {key!r}; expected 'finite', "
+                         "'positive' or 'nonnegative'")
+    if bad.any():
+        raise ValueError(f"state key {key!r} must hold {what}, got {float(a[bad].flat[0])!r} "
+                         "(a damaged or hand-edited checkpoint?)")
 
 
 class Optimiser(AskTell):
@@ -619,10 +678,10 @@ class Optimiser(AskTell):
             self._tell(accepted)
         return accepted
 
-    def _check_told(self, values: Any) -> tuple[np.ndarray, int]:
+    def _check_told(self, values: Any, n: int | None = None) -> tuple[np.ndarray, int]:
         """Validate told values; return losses (lower is better, +inf for failures) and the
-        number of failures."""
-        n = self._n_pending
+        number of failures (``n``: how many are expected, default the pending batch's)."""
+        n = self._n_pending if n is None else n
         if isinstance(values, Evaluation):
             if not values.is_scalar:
                 raise TypeError(f"tell() expects real numbers; the evaluation holds objects "
@@ -631,7 +690,7 @@ class Optimiser(AskTell):
         if isinstance(values, np.ndarray):
             if values.dtype.kind not in "fiu":
                 if values.dtype.kind == "O":
-                    return self._check_told(values.tolist())
+                    return self._check_told(values.tolist(), n)
                 raise TypeError(
                     f"tell() expects real numbers (or None for a failure), got {_describe(values)}"
                 )
@@ -732,8 +791,8 @@ class Estimator(AskTell):
         """
         super().tell(results)
 
-    def _check_told(self, results: Any) -> tuple[list[Any], int]:
-        n = self._n_pending
+    def _check_told(self, results: Any, n: int | None = None) -> tuple[list[Any], int]:
+        n = self._n_pending if n is None else n
         if isinstance(results, Evaluation):
             results = results.values
         if isinstance(results, np.ndarray) and results.ndim >= 1:
@@ -766,3 +825,283 @@ class Estimator(AskTell):
     @abc.abstractmethod
     def _tell(self, parsed: list[Any]) -> np.ndarray:
         """Update from the parsed results; return the recorded values (NaN: failed)."""
+
+
+@dataclass(frozen=True)
+class AsyncUpdate:
+    """One update of an asynchronous method (what :meth:`AsyncAskTell.tell_async` returns).
+
+    Attributes
+    ----------
+    keys : tuple of int
+        The keys of the candidates the update used, in the order they were told.
+    candidates : ndarray, shape (n, d)
+        Those candidates (read-only).
+    told : Told
+        Their recorded values, failures and the method's extras (also :attr:`~AskTell.last_told`).
+    """
+
+    keys: tuple[int, ...]
+    candidates: np.ndarray
+    told: Told
+
+
+class AsyncAskTell(abc.ABC):
+    """Declared capability: results told out of order and in partial batches.
+
+    A method that inherits this mixin (before :class:`Optimiser`) can be run asynchronously:
+    :meth:`ask_async` hands out ``n`` candidates at a time, each under a key, and
+    :meth:`tell_async` takes the results of any subset of the candidates asked and not yet
+    told, in any order. The method buffers what it is told and updates (one *iteration*) when
+    a generation's worth has arrived (:meth:`_generation_size`, the population size by
+    default), so results of candidates asked before the last update are used too: each method
+    says how in :attr:`stale_results`. A controller asks for a new candidate as soon as a
+    worker is free (see :class:`asktell.Controller`'s ``mode="async"``); a method that does not
+    inherit this class is run synchronously only. Capability is declared by the class, never
+    probed: ``isinstance(method, AsyncAskTell)``.
+
+    Synchronous and asynchronous calls do not mix: :meth:`ask` is refused while asynchronous
+    candidates are outstanding or results are buffered, and :meth:`ask_async` while a
+    synchronous batch awaits :meth:`tell`. A refused call changes nothing.
+
+    Notes
+    -----
+    Methods implement ``_ask_async(n) -> (candidates, records)``: ``n`` candidates from the
+    current search distribution (shape (n, d)) and a float record per candidate (shape (n, r),
+    what the method needs to use the result later: the unrepaired sample, a particle index);
+    ``_update_async(candidates, records, told)``: one update from a generation (an
+    :class:`Optimiser` gets losses as for ``_tell`` and returns None; an :class:`Estimator` gets
+    its parsed results and returns their recorded values); optionally ``_tell_one(record,
+    told)`` (called at once for each result, before the update), ``_told_from_state`` (an
+    estimator's buffered results from a state) and :attr:`max_in_flight`. Randomness from
+    ``self._rng`` only.
+    """
+
+    #: How results of candidates asked before the last update are used (per method).
+    stale_results: ClassVar[str] = ""
+
+    _pending: Any
+    _iterations: int
+    _evaluations: int
+    _failures: int
+    _best_loss: float
+    _best_candidate: Any
+    _last_told: Told | None
+    _sign: float
+    name: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._next_key = 0
+        self._asked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._buffer: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
+
+    # ------------------------------------------------------------------ the capability
+
+    @property
+    def max_in_flight(self) -> int | None:
+        """The most candidates that may be outstanding at once (None: no bound)."""
+        return None
+
+    @property
+    def outstanding(self) -> tuple[tuple[int, ...], np.ndarray | None]:
+        """Keys and candidates asked by :meth:`ask_async` and not yet told (in key order)."""
+        keys = tuple(sorted(self._asked))
+        if not keys:
+            return (), None
+        xs = np.stack([self._asked[k][0] for k in keys])
+        xs.setflags(write=False)
+        return keys, xs
+
+    def ask(self) -> Any:
+        """See :meth:`AskTell.ask`; refused while asynchronous candidates are outstanding."""
+        if self._asked or self._buffer:
+            raise ProtocolError(
+                f"ask() called while {self.name} has {len(self._asked)} asynchronous "
+                f"candidates outstanding and {len(self._buffer)} results buffered: "
+                "do not mix ask()/tell() with ask_async()/tell_async()")
+        return super().ask()  # type: ignore[misc]
+
+    def ask_async(self, n: int) -> tuple[tuple[int, ...], np.ndarray]:
+        """Ask ``n`` new candidates from the current search distribution.
+
+        Parameters
+        ----------
+        n : int
+            How many (at least 1; with the outstanding ones at most :attr:`max_in_flight`).
+
+        Returns
+        -------
+        keys : tuple of int
+            One key per candidate, unique over the method's life: tell results under them.
+        candidates : ndarray, shape (n, d)
+            Read-only.
+
+        Raises
+        ------
+        ProtocolError
+            If a synchronous batch awaits :meth:`tell`.
+        ValueError
+            If ``n`` is not a positive int or would exceed :attr:`max_in_flight`.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"ask_async(n) needs a positive int n, got {n!r}")
+        if self._pending is not None:
+            raise ProtocolError(f"ask_async() called while {self.name} waits for tell() of a "
+                                "synchronous batch: do not mix the two modes")
+        limit = self.max_in_flight
+        if limit is not None and len(self._asked) + n > limit:
+            raise ValueError(f"{self.name} allows at most {limit} candidates in flight; "
+                             f"{len(self._asked)} are outstanding, {n} more were asked")
+        xs, records = self._ask_async(int(n))
+        xs = np.array(xs, dtype=np.float64)
+        records = np.asarray(records, dtype=np.float64).reshape(len(xs), -1)
+        keys = tuple(range(self._next_key, self._next_key + int(n)))
+        self._next_key += int(n)
+        for k, x, r in zip(keys, xs, records, strict=True):
+            self._asked[k] = (x, r)
+        xs.setflags(write=False)
+        return keys, xs
+
+    def tell_async(self, keys: Sequence[int], values: Sequence[Any] | np.ndarray
+                   ) -> list[AsyncUpdate]:
+        """Report results of candidates asked by :meth:`ask_async`, any subset, any order.
+
+        Parameters
+        ----------
+        keys : sequence of int
+            Keys of outstanding candidates, each at most once.
+        values : sequence
+            One result per key, of the kind the method is told: numbers for an optimiser
+            (NaN, ±inf or None marks a failure, ranked worst and counted), data sets for an
+            estimator (None marks a failure).
+
+        Returns
+        -------
+        list of AsyncUpdate
+            The updates these results completed (usually none or one), oldest first.
+
+        Raises
+        ------
+        ValueError
+            For an unknown or repeated key, or as many values as keys; the state is unchanged.
+        TypeError
+            If a value is not a real number or None.
+        """
+        keys = [int(k) for k in keys]
+        unknown = [k for k in keys if k not in self._asked]
+        if unknown:
+            raise ValueError(f"tell_async(): {self.name} has no outstanding candidate with "
+                             f"key {unknown[0]} (unknown, or told already)")
+        if len(set(keys)) != len(keys):
+            raise ValueError("tell_async(): a key was given twice")
+        accepted, n_failed = self._check_told(values, len(keys))  # type: ignore[attr-defined]
+        scalar = isinstance(self, Optimiser)
+        updates: list[AsyncUpdate] = []
+        self._evaluations += len(keys)
+        self._failures += n_failed
+        size = self._generation_size()
+        for k, result in zip(keys, accepted, strict=True):
+            x, rec = self._asked.pop(k)
+            if scalar:
+                result = float(result)
+                if result < self._best_loss:
+                    self._best_loss = result
+                    self._best_candidate = x.copy()
+            self._tell_one(rec, result)
+            self._buffer.append((k, x, rec, result))
+            if len(self._buffer) >= size:
+                updates.append(self._complete_generation())
+        return updates
+
+    def _complete_generation(self) -> AsyncUpdate:
+        gen, self._buffer = self._buffer, []
+        keys = tuple(g[0] for g in gen)
+        xs = np.stack([g[1] for g in gen])
+        recs = np.stack([g[2] for g in gen])
+        results = [g[3] for g in gen]
+        out = self._update_async(xs, recs, np.array(results) if isinstance(self, Optimiser)
+                                 else results)
+        if out is None:
+            losses = np.array(results, dtype=np.float64)
+        else:  # an estimator: its recorded values, known after the update
+            losses = self._sign * np.asarray(out, dtype=np.float64)
+            losses = np.where(np.isfinite(losses), losses, np.inf)
+            i = int(losses.argmin())
+            if losses[i] < self._best_loss:
+                self._best_loss = float(losses[i])
+                self._best_candidate = xs[i].copy()
+        self._iterations += 1
+        values = np.where(np.isfinite(losses), self._sign * losses, np.nan)
+        values.setflags(write=False)
+        xs.setflags(write=False)
+        told = Told(values, int(np.count_nonzero(~np.isfinite(losses))),
+                    _check_extras(self.name, self._batch_extras()))  # type: ignore[attr-defined]
+        self._last_told = told
+        return AsyncUpdate(keys, xs, told)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """See :meth:`AskTell.state_dict`; adds the outstanding candidates and the buffer."""
+        state: dict[str, Any] = super().state_dict()  # type: ignore[misc]
+        asked = sorted(self._asked.items())
+        state["async"] = {
+            "next_key": self._next_key,
+            "asked_keys": [k for k, _ in asked],
+            "asked_x": [v[0] for _, v in asked],
+            "asked_rec": [v[1] for _, v in asked],
+            "buffer_keys": [b[0] for b in self._buffer],
+            "buffer_x": [b[1] for b in self._buffer],
+            "buffer_rec": [b[2] for b in self._buffer],
+            "buffer_told": [b[3] for b in self._buffer],
+        }
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """See :meth:`AskTell.load_state_dict`; restores the asynchronous bookkeeping too."""
+        a = state.get("async") if isinstance(state, dict) else None
+        asked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        buffer: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
+        next_key = 0
+        if a is not None:
+            try:
+                next_key = int(a["next_key"])
+                for k, x, r in zip(a["asked_keys"], a["asked_x"], a["asked_rec"], strict=True):
+                    asked[int(k)] = (np.array(x, dtype=float), np.array(r, dtype=float))
+                for k, x, r, f in zip(a["buffer_keys"], a["buffer_x"], a["buffer_rec"],
+                                      a["buffer_told"], strict=True):
+                    buffer.append((int(k), np.array(x, dtype=float), np.array(r, dtype=float),
+                                   self._told_from_state(f)))
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"state key 'async' is malformed: {e}") from e
+            if next_key < 0 or any(k < 0 or k >= next_key for k in asked) \
+                    or any(isinstance(b[3], float) and math.isnan(b[3]) for b in buffer):
+                raise ValueError("state key 'async' holds impossible keys or values")
+        super().load_state_dict(state)  # type: ignore[misc]
+        self._next_key, self._asked, self._buffer = next_key, asked, buffer
+
+    # ------------------------------------------------------------------ for methods
+
+    def _told_from_state(self, told: Any) -> Any:
+        """A buffered told result as restored from a state (a loss for optimisers; an
+        estimator restores its parsed result)."""
+        return float(told)
+
+    def _generation_size(self) -> int:
+        """Results per update (default: the population size)."""
+        return int(self._popsize)  # type: ignore[attr-defined]
+
+    @abc.abstractmethod
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` candidates from the current distribution and a record per candidate."""
+
+    @abc.abstractmethod
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      told: Any) -> np.ndarray | None:
+        """One update from a generation of told results (see the class notes): an optimiser
+        gets their losses and returns None; an estimator gets its parsed results (None for a
+        failure) and returns their recorded values, as its ``_tell`` does."""
+
+    def _tell_one(self, record: np.ndarray, told: Any) -> None:  # noqa: B027 - optional
+        """Use one result at once, before the generation is complete (default: nothing)."""

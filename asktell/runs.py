@@ -24,8 +24,10 @@ from .config import (
     validate_config,
 )
 from .controller import Controller, RunResult
-from .protocol import Closeable, Reporter
-from .store import RunStore
+from .evaluators import Evaluator
+from .protocol import AsyncAskTell, Closeable, Reporter
+from .store import STORE_FILE, RunStore
+from .trust import UntrustedRunError, check_same_run, code_references, sign, verify
 
 __all__ = ["export_history", "resume", "run", "summary"]
 
@@ -109,11 +111,12 @@ def run(
         out = run_cfg.get("out") or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(out)
     optimiser, evaluator, problem = _build(cfg, source)
+    _check_mode(cfg, optimiser, evaluator, source)
     store = RunStore.create(
         run_dir,
         {"config": cfg, "config_source": source, "asktell_version": __version__,
          "plugins": _plugin_versions(), "optimiser": optimiser.name, "status": "created",
-         "direction": optimiser.direction.value},
+         "direction": optimiser.direction.value, "config_signature": sign(cfg)},
     )
     ctl = Controller(
         optimiser, evaluator, stop=cfg.get("stop", {}), store=store,
@@ -128,6 +131,8 @@ def resume(
     *,
     overrides: Iterable[str] = (),
     progress: bool | None = None,
+    trust: bool = False,
+    config: str | Path | None = None,
 ) -> RunResult:
     """Continue a configured run from its last committed batch.
 
@@ -140,27 +145,56 @@ def resume(
         reproducibility and is refused.
     progress : bool or None
         Progress bar.
+    trust : bool
+        Consent to import the code the stored configuration names outside the plugin registry
+        (``[problem] callable``/``path``) although this user did not run it (see
+        :mod:`asktell.trust`); the run is then signed as this user's.
+    config : path-like, optional
+        Resume with this TOML file instead of the stored configuration (consent to import what
+        it names); it must describe the same run (:func:`asktell.trust.check_same_run`), and
+        its ``[run]``, ``[stop]`` and ``[evaluator]`` settings then apply.
 
     Returns
     -------
     RunResult
         The next asks equal those of an uninterrupted run with the same configuration.
+
+    Raises
+    ------
+    UntrustedRunError
+        If the stored configuration names code outside the registry that this user did not
+        run, without ``trust`` or ``config``; nothing is imported.
+    RunLockedError
+        If another process is writing the run directory.
     """
+    from .lock import RunLockedError, holder
+
     run_dir = Path(run_dir)
-    store = RunStore.open(run_dir)
-    cfg = store.get_meta("config")
-    if cfg is None:
-        store.close()
+    with RunStore.open(run_dir, readonly=True) as store:
+        stored = store.get_meta("config")
+        signature = store.get_meta("config_signature")
+    if stored is None:
         raise ValueError(f"{run_dir} was not made from a configuration; use Controller.resume")
+    held = holder(run_dir)  # fail before building anything (the store checks again, atomically)
+    if held is not None:
+        raise RunLockedError(run_dir, held)
     overrides = list(overrides)
     for item in overrides:
         if not item.strip().startswith("stop."):
-            store.close()
             raise ConfigError(str(run_dir), item.split("=")[0],
                               "only stop.* settings can change when resuming")
-    cfg = validate_config(apply_overrides(cfg, overrides, str(run_dir)), str(run_dir))
-    store.close()
-    optimiser, evaluator, problem = _build(cfg, str(run_dir))
+    if config is not None:
+        source = str(config)
+        cfg = load_config(config, overrides)
+        check_same_run(stored, cfg, source)
+    else:
+        source = str(run_dir)
+        refs = code_references(stored)
+        if refs and not trust and not verify(stored, signature):
+            raise UntrustedRunError(run_dir, refs)
+        cfg = validate_config(apply_overrides(stored, overrides, source), source)
+    optimiser, evaluator, problem = _build(cfg, source)
+    _check_mode(cfg, optimiser, evaluator, source)
     run_cfg = cfg.get("run", {})
     try:
         ctl = Controller.resume(
@@ -172,14 +206,28 @@ def resume(
         if isinstance(evaluator, Closeable):
             evaluator.close()
         raise
-    if overrides:
-        ctl.store.set_meta(config=cfg)  # type: ignore[union-attr]
+    signed = sign(cfg)
+    if signed != signature or config is not None or overrides:
+        extra = {} if config is None else {"config_source": source}
+        ctl.store.set_meta(config=cfg, config_signature=signed, **extra)  # type: ignore[union-attr]
     log.info("resuming %s at iteration %d", run_dir, optimiser.iterations)
     return _finish(ctl, run_dir, run_cfg.get("plot", True), problem)
 
 
+def _check_mode(cfg: dict[str, Any], optimiser: Any, evaluator: Any, source: str) -> None:
+    """``[run] mode = "async"`` needs a method that declares it and a streaming evaluator."""
+    if cfg.get("run", {}).get("mode") != "async":
+        return
+    if not isinstance(optimiser, AsyncAskTell):
+        raise ConfigError(source, "run.mode", f"{optimiser.name} does not support asynchronous "
+                          "evaluation (it cannot use results out of order); use mode = \"sync\"")
+    if not isinstance(evaluator, Evaluator):
+        raise ConfigError(source, "run.mode", "mode = \"async\" needs an [evaluator] (a "
+                          f"streaming asktell.Evaluator), got {type(evaluator).__name__}")
+
+
 def _checkpointing(run_cfg: dict[str, Any]) -> dict[str, Any]:
-    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds")
+    keys = ("checkpoint_every", "checkpoint_seconds", "commit_seconds", "mode", "max_in_flight")
     return {k: run_cfg[k] for k in keys if k in run_cfg}
 
 
@@ -203,11 +251,28 @@ def summary(run_dir: str | Path) -> dict[str, Any]:
     -------
     dict
         ``iterations``, ``evaluations``, ``failures``, ``xbest``, ``fbest``, ``stop_reason``,
-        ``status``, ``optimiser``, ``elapsed`` and ``run_dir``.
+        ``status``, ``optimiser``, ``elapsed`` and ``run_dir``; ``writer`` (the process writing
+        the run now, or None); ``imports`` (what ``asktell resume`` would import from outside
+        the plugin registry, as ``{"key", "value"}``) and ``trusted`` (whether it would do so
+        without ``--trust``, see :mod:`asktell.trust`); ``warnings`` (sentences).
     """
+    from .lock import holder
+
+    had_wal = (Path(run_dir) / (STORE_FILE + "-wal")).exists()  # before opening makes one
     with RunStore.open(run_dir, readonly=True) as store:
         meta = store.meta()
         totals = store.totals()
+        writer = holder(run_dir)
+        cfg = meta.get("config")
+        refs = code_references(cfg)
+        warnings = []
+        if (meta.get("status") in ("created", "running") and totals["iterations"] == 0
+                and writer is None and not had_wal):
+            warnings.append(
+                f"{run_dir} says it is {meta.get('status')} with 0 batches, but no process "
+                f"writes it: if it was copied from a live or crashed run without its "
+                f"{STORE_FILE}-wal file, its latest batches are missing (copy run directories "
+                "with `asktell export RUN_DIR --copy NEW_DIR`)")
         last = store.last_batch()
         xbest: Any = None
         latest = store.latest_checkpoint()
@@ -230,6 +295,10 @@ def summary(run_dir: str | Path) -> dict[str, Any]:
             "stop_reason": meta.get("stop_reason"),
             "elapsed": meta.get("elapsed"),
             "asktell_version": meta.get("asktell_version"),
+            "writer": writer,
+            "imports": [{"key": k, "value": v} for k, v in refs],
+            "trusted": not refs or verify(cfg, meta.get("config_signature")),
+            "warnings": warnings,
         }
 
 

@@ -19,23 +19,25 @@ in-memory migrated copy when it is opened read-only (the design of Optuna's
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from . import serialization
 
-__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError"]
+__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError", "StoredEvaluation"]
 
 STORE_FILE = "run.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,14 +66,67 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     optimiser   TEXT NOT NULL,
     controller  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS evaluations (
+    seq         INTEGER PRIMARY KEY,
+    iteration   INTEGER NOT NULL,
+    idx         INTEGER NOT NULL,
+    candidate   TEXT NOT NULL,
+    value       REAL,
+    result      TEXT,
+    error       TEXT,
+    seconds     REAL,
+    UNIQUE (iteration, idx)
+);
 """
 
 _APPEND = "INSERT INTO batches VALUES (" + ",".join("?" * 17) + ")"
+_ADD_EVALUATION = ("INSERT OR REPLACE INTO evaluations (iteration, idx, candidate, value, result, "
+                   "error, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
 
 
 class StoreError(ValueError):
     """A run store that cannot be read: not a run, a damaged file, or an unknown schema."""
+
+
+def _damaged(path: Path, e: Exception) -> StoreError:
+    """One line for an error met reading ``path``'s store, pointing at ``asktell recover``."""
+    db = path / STORE_FILE
+    if isinstance(e, sqlite3.OperationalError) and any(
+            w in str(e) for w in ("locked", "busy", "unable to open", "no such", "readonly")):
+        return StoreError(f"{db}: cannot read the run store ({e})")  # not the file's fault
+    return StoreError(f"{db}: not a readable run store, damaged or truncated ({e}); "
+                      f"`asktell recover {path}` copies its intact batches into a new run "
+                      "directory")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+# What reading a damaged file raises: SQLite's corruption errors, and garbled stored data.
+_DAMAGE = (sqlite3.DatabaseError, ValueError, KeyError, TypeError, IndexError)
+
+
+def _reads(method: _F) -> _F:
+    """Report damage met by a reading method as a one-line :class:`StoreError`."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def gen(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except (StoreError, sqlite3.ProgrammingError):
+                raise
+            except _DAMAGE as e:
+                raise _damaged(self.path, e) from None
+        return cast(_F, gen)
+
+    @functools.wraps(method)
+    def wrapper(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (StoreError, sqlite3.ProgrammingError):  # ProgrammingError: a closed store
+            raise
+        except _DAMAGE as e:
+            raise _damaged(self.path, e) from None
+    return cast(_F, wrapper)
 
 
 def _statements(script: str) -> list[str]:
@@ -95,8 +150,50 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
     con.execute("DROP TABLE state")
 
 
+def _migrate_2_to_3(con: sqlite3.Connection) -> None:
+    """Schema 2 to 3: the ``evaluations`` table (finished evaluations of unfinished batches)."""
+    for stmt in _statements(_SCHEMA):
+        con.execute(stmt)
+
+
 #: ``version -> migration to version + 1``; each runs inside one transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3}
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    """One finished evaluation kept before its batch was told (see
+    :meth:`RunStore.add_evaluations`).
+
+    Attributes
+    ----------
+    seq : int
+        Order of arrival in the store (increasing).
+    iteration : int
+        The batch the candidate belongs to.
+    index : int
+        Its position (key) in that batch.
+    candidate : object
+        The candidate.
+    value : float
+        The value (NaN for a failure or an object result).
+    result : object or None
+        The object returned, for evaluators with ``output="object"``.
+    error : dict or None
+        ``{"index", "type", "message", "error"}`` for a failure.
+    seconds : float
+        How long the evaluation took (NaN where unknown).
+    """
+
+    seq: int
+    iteration: int
+    index: int
+    candidate: Any
+    value: float
+    result: Any
+    error: dict[str, Any] | None
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -195,14 +292,19 @@ class RunStore:
         The run directory.
     readonly : bool
         Open without write access (``asktell show``, a dashboard). A store of an older schema is
-        then read through a migrated copy in memory; the file is not changed.
+        then read through a migrated copy in memory; the file is not changed. A writing store
+        holds the run directory's lock (:mod:`asktell.lock`) until :meth:`close`; readers never
+        take it.
 
     Raises
     ------
     FileNotFoundError
         If the directory holds no store.
     StoreError
-        If the file is damaged or of a newer schema than this asktell knows.
+        If the file is damaged or of a newer schema than this asktell knows (also raised by the
+        reading methods when they meet a damaged page).
+    RunLockedError
+        Opening for writing while another writer holds the directory (naming it).
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -214,11 +316,24 @@ class RunStore:
             )
         self.readonly = readonly
         self._queue: list[tuple[Any, ...]] = []
+        self._eval_queue: list[tuple[Any, ...]] = []
+        self._evals_stored = False
+        from .lock import RunLock  # one writer per run directory (readers never lock)
+
+        self._lock = None if readonly else RunLock.acquire(self.path)
+        try:
+            self._open(db, readonly)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _open(self, db: Path, readonly: bool) -> None:
         try:
             self._con = self._connect(db, readonly)
             version = self._schema_version()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{db}: not a readable run store ({e})") from None
+        except (sqlite3.DatabaseError, ValueError) as e:
+            raise _damaged(self.path, e) from None
         if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
             self._con.close()
             raise StoreError(f"{db}: unsupported run store schema {version!r} (this asktell "
@@ -228,6 +343,11 @@ class RunStore:
                 self._con = self._migrated_copy(self._con, version)
             else:
                 self._migrate(self._con, version)
+        try:
+            self._evals_stored = bool(self._con.execute(
+                "SELECT 1 FROM evaluations LIMIT 1").fetchone())
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
 
     @staticmethod
     def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
@@ -414,15 +534,25 @@ class RunStore:
         checkpoint : (iteration, optimiser JSON, controller JSON), optional
             Written in the same transaction.
         """
-        rows, con = self._queue, self._con
-        if not rows and checkpoint is None:
+        rows, evals, con = self._queue, self._eval_queue, self._con
+        if not rows and not evals and checkpoint is None:
             return
-        if len(rows) == 1 and checkpoint is None:
+        # Evaluations of a batch told now are in its row: drop them in the same transaction.
+        drop = rows and (self._evals_stored or evals)
+        if len(rows) == 1 and checkpoint is None and not evals and not drop:
             con.execute(_APPEND, rows[0])  # one statement: atomic on its own
         else:
             con.execute("BEGIN")
             try:
+                if evals:
+                    con.executemany(_ADD_EVALUATION, evals)
+                    self._evals_stored = True
                 con.executemany(_APPEND, rows)
+                if drop:
+                    con.execute("DELETE FROM evaluations WHERE iteration <= ?",
+                                (max(r[0] for r in rows),))
+                    self._evals_stored = bool(con.execute(
+                        "SELECT 1 FROM evaluations LIMIT 1").fetchone())
                 if checkpoint is not None:
                     con.execute(_CHECKPOINT, checkpoint)
                 con.execute("COMMIT")
@@ -430,6 +560,66 @@ class RunStore:
                 con.execute("ROLLBACK")
                 raise
         self._queue = []
+        self._eval_queue = []
+
+    def add_evaluations(
+        self,
+        iteration: int,
+        rows: Iterable[tuple[int, Any, float, Any, dict[str, Any] | None, float]],
+        *,
+        defer: bool = False,
+    ) -> None:
+        """Keep finished evaluations of a batch that has not been told yet.
+
+        A killed run then loses none of them: on resume the batch is asked again and only its
+        missing evaluations run (see :meth:`evaluations`). They are deleted when the batch they
+        belong to is appended (its row holds them).
+
+        Parameters
+        ----------
+        iteration : int
+            The batch the candidates belong to (the next to be appended).
+        rows : iterable of (index, candidate, value, result, error, seconds)
+            ``value`` a float (NaN for a failure or an object result), ``result`` the object
+            returned or None, ``error`` the failure's plain record or None.
+        defer : bool
+            Queue them for the next commit instead of committing now.
+        """
+        for idx, cand, value, result, error, seconds in rows:
+            self._eval_queue.append((
+                int(iteration), int(idx), serialization.pack(cand), _nan_to_none(value),
+                None if result is None else serialization.dumps(result),
+                None if error is None else json.dumps(error), _nan_to_none(seconds)))
+        if not defer:
+            self.flush()
+
+    @_reads
+    def evaluations(self, iteration: int | None = None, after: int = 0) -> list[StoredEvaluation]:
+        """Evaluations kept by :meth:`add_evaluations` and not yet part of a stored batch.
+
+        Parameters
+        ----------
+        iteration : int, optional
+            Only those of this batch.
+        after : int
+            Only those with ``seq > after``.
+
+        Returns
+        -------
+        list of StoredEvaluation
+            In order of arrival.
+        """
+        sql = ("SELECT seq, iteration, idx, candidate, value, result, error, seconds "
+               "FROM evaluations WHERE seq > ?")
+        args: tuple[int, ...] = (after,)
+        if iteration is not None:
+            sql += " AND iteration = ?"
+            args += (iteration,)
+        return [
+            StoredEvaluation(r[0], r[1], r[2], serialization.unpack(r[3]), _f(r[4]),
+                             _load(r[5]), None if r[6] is None else json.loads(r[6]), _f(r[7]))
+            for r in self._con.execute(sql + " ORDER BY seq", args)
+        ]
 
     def checkpoint(self, iteration: int, optimiser_state: dict[str, Any],
                    controller_state: dict[str, Any]) -> None:
@@ -447,8 +637,8 @@ class RunStore:
 
     @property
     def queued(self) -> int:
-        """Batches appended with ``defer=True`` and not yet committed."""
-        return len(self._queue)
+        """Batches and evaluations added with ``defer=True`` and not yet committed."""
+        return len(self._queue) + len(self._eval_queue)
 
     def set_meta(self, **items: Any) -> None:
         """Set plain-data meta entries (status, stop reason, ...)."""
@@ -459,15 +649,18 @@ class RunStore:
 
     # ------------------------------------------------------------------ reading
 
+    @_reads
     def get_meta(self, key: str, default: Any = None) -> Any:
         """A meta entry, or ``default``."""
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else serialization.loads(row[0])
 
+    @_reads
     def meta(self) -> dict[str, Any]:
         """All meta entries."""
         return {k: serialization.loads(v) for k, v in self._con.execute("SELECT * FROM meta")}
 
+    @_reads
     def latest_checkpoint(self) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
         """``(iteration, optimiser_state, controller_state)`` of the last checkpoint, or None.
 
@@ -479,11 +672,13 @@ class RunStore:
             return None
         return row[0], serialization.loads(row[1]), serialization.loads(row[2])
 
+    @_reads
     def last_iteration(self) -> int:
         """The number of the last stored batch (0 when none)."""
         row = self._con.execute("SELECT MAX(iteration) FROM batches").fetchone()
         return int(row[0] or 0)
 
+    @_reads
     def last_batch(self) -> Batch | None:
         """The last stored batch, or None."""
         row = self._con.execute(
@@ -491,6 +686,7 @@ class RunStore:
         ).fetchone()
         return None if row is None else _batch(row)
 
+    @_reads
     def last_candidates(self) -> Any:
         """Candidates of the last stored batch, or None."""
         row = self._con.execute(
@@ -498,6 +694,7 @@ class RunStore:
         ).fetchone()
         return None if row is None else serialization.unpack(row[0])
 
+    @_reads
     def totals(self) -> dict[str, int]:
         """``iterations``, ``evaluations`` and ``failures`` over the stored batches."""
         it, n, nf = self._con.execute(
@@ -505,9 +702,11 @@ class RunStore:
         ).fetchone()
         return {"iterations": int(it), "evaluations": int(n), "failures": int(nf)}
 
+    @_reads
     def __len__(self) -> int:
         return int(self._con.execute("SELECT COUNT(*) FROM batches").fetchone()[0])
 
+    @_reads
     def batches(self, after: int = 0) -> Iterator[Batch]:
         """The stored batches with ``iteration > after``, in order.
 
@@ -526,6 +725,7 @@ class RunStore:
         for r in cur:
             yield _batch(r)
 
+    @_reads
     def trace(self) -> dict[str, np.ndarray]:
         """Every numeric per-batch column as an array (for plots), without decoding candidates.
 
@@ -555,16 +755,41 @@ class RunStore:
             out[k] = np.array([_number(e.get(k)) for e in extras], dtype=float)
         return out
 
+    def backup(self, path: str | Path) -> None:
+        """Write a consistent, self-contained copy of the store to the file ``path``.
+
+        Uses SQLite's online backup: committed batches still in the write-ahead log are
+        included, and a live writer is not disturbed.
+
+        Parameters
+        ----------
+        path : path-like
+            The new database file (replaced if it exists).
+        """
+        dest = sqlite3.connect(path, isolation_level=None)
+        try:
+            self._con.backup(dest)
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError):
+                raise  # the destination's (a full disk), not this store's
+            raise _damaged(self.path, e) from None
+        finally:
+            dest.close()
+
     def close(self) -> None:
         """Commit what is queued and close the connection (merging the write-ahead log into
         the file)."""
-        if not self.readonly:
-            self.flush()
-            try:
-                self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:  # another connection holds it; SQLite merges it later
-                pass
-        self._con.close()
+        try:
+            if not self.readonly:
+                self.flush()
+                try:
+                    self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:  # another connection holds it; SQLite merges it later
+                    pass
+            self._con.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()  # the next writer may start
 
     def __enter__(self) -> RunStore:
         return self

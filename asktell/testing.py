@@ -15,7 +15,8 @@ test suite::
 Both run the checks every method shares (call order, misuse refused with nothing changed,
 read-only asks, failures counted, reproducible asks, plain-data state that resumes exactly, also
 between ask and tell, pickling, ``stop()``); each adds its own. Each check raises
-``AssertionError`` with a message saying what the protocol expects.
+``AssertionError`` with a message saying what the protocol expects. A method that declares
+:class:`~asktell.AsyncAskTell` also runs :func:`check_async`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from . import serialization
-from .protocol import AskTell, Estimator, Optimiser, ProtocolError
+from .protocol import AskTell, AsyncAskTell, Estimator, Optimiser, ProtocolError
 
-__all__ = ["check_estimator", "check_optimiser", "default_objective"]
+__all__ = ["check_async", "check_estimator", "check_optimiser", "default_objective"]
 
 Factory = Callable[..., AskTell]
 #: Results for a whole batch: ``results(method, batch) -> list``.
@@ -334,3 +335,94 @@ def check_estimator(
     assert told is not None and told.n_failed == 0, "a batch of good results has no failure"
     assert np.isfinite(told.values).all(), (
         f"the recorded {type(opt).recorded!r} must be finite for successful results")
+
+
+def check_async(
+    factory: Factory,
+    *,
+    objective: Callable[[Any], float] = default_objective,
+    n_results: int = 40,
+    in_flight: int = 3,
+    seed: int = 12345,
+) -> None:
+    """Check a method that declares :class:`~asktell.AsyncAskTell`.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(seed=...) -> AsyncAskTell``.
+    objective : callable
+        Scores one candidate.
+    n_results : int
+        Results to tell in the run checks.
+    in_flight : int
+        Candidates kept outstanding (capped by the method's ``max_in_flight``).
+    seed : int
+        Seed used by the checks.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first check that failed.
+
+    Notes
+    -----
+    Out-of-order, partial tells (a seeded shuffle) make updates and give the same run twice;
+    keys are unique and asked arrays read-only; an unknown or repeated key, a wrong number of
+    values and a wrong type are refused with nothing changed; ``ask()`` is refused while
+    asynchronous candidates are outstanding; a state saved with candidates outstanding and
+    results buffered resumes the same run; failures are counted.
+    """
+    opt = factory(seed=seed)
+    if not isinstance(opt, AsyncAskTell):
+        raise AssertionError(f"{type(opt).__name__} does not declare asktell.AsyncAskTell")
+
+    def run(o: Any, n: int, shuffle: np.random.Generator) -> list[str]:
+        limit = o.max_in_flight
+        m = in_flight if limit is None else min(in_flight, limit)
+        trace: list[str] = []
+        while o.evaluations < n:
+            keys, _ = o.outstanding
+            if len(keys) < m:
+                _k, xs = o.ask_async(m - len(keys))
+                assert not xs.flags.writeable, "ask_async() must return a read-only array"
+                trace.append(serialization.dumps(xs))
+            keys, xs = o.outstanding
+            j = int(shuffle.integers(len(keys)))
+            o.tell_async([keys[j]], [objective(xs[j])])
+        return trace
+
+    a, b = factory(seed=seed), factory(seed=seed)
+    ta = run(a, n_results, np.random.default_rng(1))
+    tb = run(b, n_results, np.random.default_rng(1))
+    assert ta == tb, "the same seed and arrival order must give the same asks"
+    assert a.iterations >= 1, f"{n_results} results told made no update"
+    assert a.evaluations == n_results, "evaluations must count told results"
+    # state with candidates outstanding and results buffered, then continued
+    c = factory(seed=seed)
+    c.load_state_dict(copy.deepcopy(serialization.loads(serialization.dumps(a.state_dict()))))
+    rest_a = run(a, 2 * n_results, np.random.default_rng(2))
+    rest_c = run(c, 2 * n_results, np.random.default_rng(2))
+    assert rest_a == rest_c, "a state saved mid-run must resume the same asynchronous run"
+    # misuse
+    o = factory(seed=seed)
+    assert isinstance(o, AsyncAskTell)
+    keys, xs = o.ask_async(2)
+    assert len(set(keys)) == 2, "keys must be distinct"
+    before = _state(o)
+    for bad_keys, bad_vals, what in (
+        ([max(keys) + 100], [1.0], "an unknown key"),
+        ([keys[0], keys[0]], [1.0, 1.0], "a repeated key"),
+        ([keys[0]], [1.0, 2.0], "more values than keys"),
+        ([keys[0]], ["1.0"], "a string value"),
+    ):
+        _expect_raises((TypeError, ValueError),
+                       lambda k=bad_keys, v=bad_vals: o.tell_async(k, v),  # type: ignore[misc]
+                       f"tell_async() with {what}")
+        assert _state(o) == before, f"a refused tell_async() ({what}) changed the state"
+    _expect_raises(ProtocolError, o.ask, "ask() while asynchronous candidates are outstanding")
+    assert _state(o) == before, "a refused ask() changed the state"
+    o.tell_async([keys[1]], [None])
+    assert o.failures == 1, "a None value must count as a failure"
+    o.tell_async([keys[0]], [objective(xs[0])])
+    assert not o.outstanding[0], "told candidates must leave the outstanding set"

@@ -22,6 +22,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _trust_key(tmp_path_factory):
+    """Runs sign their configuration with a key of the test session, not the user's own."""
+    os.environ["ASKTELL_TRUST_KEY"] = str(tmp_path_factory.mktemp("trust") / "trust.key")
+
+
 @pytest.fixture
 def logistic_config(tmp_path):
     """A small copy of the main job's configuration, sequential and short."""

@@ -18,3 +18,18 @@ class SlowSphere:
         if self.fail_above is not None and x[0] > self.fail_above:
             raise ValueError("simulated failure")
         return float(np.sum(np.asarray(x) ** 2))
+
+
+class LoggedSphere:
+    """Sphere that takes ``delay`` seconds and appends a line to ``log`` as each call starts."""
+
+    def __init__(self, log, delay=0.0):
+        self.log = log
+        self.delay = delay
+
+    def __call__(self, x):
+        with open(self.log, "a") as fh:
+            fh.write(" ".join(f"{v:.17g}" for v in x) + "\n")
+        if self.delay:
+            time.sleep(self.delay)
+        return float(np.sum(np.asarray(x) ** 2))

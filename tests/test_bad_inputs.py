@@ -127,6 +127,9 @@ CLI_CASES = [
     ("run.checkpoint_every=0", "run.checkpoint_every", "positive integer"),
     ("run.commit_seconds=-1", "run.commit_seconds", "non-negative number"),
     ("run.checkpoint_seconds=-1", "run.checkpoint_seconds", "non-negative number"),
+    ("run.mode='fast'", "run.mode", "expected 'sync' or 'async'"),
+    ("run.max_in_flight=0", "run.max_in_flight", "positive integer"),
+    ("run.max_in_flight=2.5", "run.max_in_flight", "int"),
     ("optimiser.restarts='nope'", "optimiser.restarts", "restarts must be None"),
     ("boundaries.lower=[0]", "boundaries", "must have the same length"),
     ("stop.timeout=-3", "stop", "timeout must be a non-negative number"),
@@ -156,3 +159,57 @@ def test_cli_bad_callable_is_a_config_error(tmp_path, capsys, target, msg):
     err = capsys.readouterr().err
     assert code == 2 and f"{cfg}: problem.callable: " in err and msg in err, err
     assert "Traceback" not in err
+
+
+def _bad_state(key, value):
+    """Load a state whose method entry ``key`` holds ``value`` (a damaged checkpoint)."""
+    opt = asktell.create("snes", x0=[1.0, 2.0], seed=1)
+    opt.tell([1.0] * len(opt.ask()))
+    state = opt.state_dict()
+    state["method"][key] = value
+    asktell.create("snes", x0=[1.0, 2.0], seed=1).load_state_dict(state)
+
+
+STATE_CASES = [
+    ("a NaN mean", lambda: _bad_state("mu", np.array([np.nan, 1.0])), "'method.mu' must hold"),
+    ("a 1e300 mean", lambda: _bad_state("mu", np.array([1e300, 1.0])), "'method.mu' must hold"),
+    ("a zero step size", lambda: _bad_state("sigmas", np.array([0.0, 1.0])),
+     "'method.sigmas' must hold positive finite numbers"),
+]
+
+
+@pytest.mark.parametrize("case, call, msg", STATE_CASES, ids=[c[0] for c in STATE_CASES])
+def test_impossible_states_are_refused_naming_the_key(case, call, msg):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert msg in str(info.value)
+
+
+RUN_DIR_CASES = [
+    (["export", "{run}"], "export needs an OUTPUT file (.csv or .json) or --copy NEW_DIR"),
+    (["export", "{run}", "--copy", "{run}"], "onto itself"),
+    (["export", "{run}", "--copy", "{full}"], "exists and is not empty"),
+    (["recover", "{run}", "--out", "{full}"], "exists and is not empty"),
+    (["recover", "{tmp}/nowhere"], "not an asktell run directory"),
+    (["resume", "{run}", "--config", "{tmp}/missing.toml"], "missing.toml: -: file not found"),
+    (["resume", "{run}", "--config", "{other}"], "optimiser.seed: describes another run"),
+]
+
+
+@pytest.mark.parametrize("argv, msg", RUN_DIR_CASES, ids=[" ".join(c[0]) for c in RUN_DIR_CASES])
+def test_run_dir_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, msg):
+    text = ('[problem]\nname = "sphere"\n[optimiser]\nname = "xnes"\nx0 = [1.0, 2.0]\n'
+            'seed = {}\n[stop]\nmax_iterations = 2\n[run]\nplot = false\n')
+    (tmp_path / "c.toml").write_text(text.format(1))
+    (tmp_path / "other.toml").write_text(text.format(2))
+    assert main(["run", str(tmp_path / "c.toml"), "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 0
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    capsys.readouterr()
+    names = {"run": tmp_path / "r", "full": tmp_path / "full", "tmp": tmp_path,
+             "other": tmp_path / "other.toml"}
+    code = main([a.format(**names) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and msg in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -182,7 +182,8 @@ def _problem(path: Path, e: BaseException) -> RunProblem:
         return RunProblem(
             "corrupt",
             f"{db} is not a readable SQLite database (corrupt, truncated or another kind of "
-            "file). asktell cannot show it; its other runs are unaffected.", text)
+            f"file). asktell cannot show it; its other runs are unaffected. `asktell recover "
+            f"{path}` copies its intact batches into a new run directory.", text)
     return RunProblem("error", f"{db} could not be read.", text)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from asktell.protocol import Estimator
+from asktell.protocol import AsyncAskTell, Estimator
 from asktell.torchstate import load_module, module_state, resolve_device
 
 from .data import as_dataset, pad_datasets
@@ -50,7 +50,7 @@ class _Amortizer(nn.Module):
         return self.flow.nll(theta, self.summary(x, lengths))
 
 
-class CINN(Estimator):
+class CINN(AsyncAskTell, Estimator):
     """Amortised posterior estimation with a conditional invertible network (BayesFlow).
 
     Parameters
@@ -109,6 +109,14 @@ class CINN(Estimator):
     the prequential loss ``-log q(θ_i | x_i)`` under the network before this round's training:
     lower is better. Each round's training (epochs, best held-out loss, seconds) is kept as
     per-batch extras.
+
+    **Asynchronous use** (:class:`asktell.AsyncAskTell`): ``ask_async(n)`` draws n θ from the
+    current proposal (the prior, or the truncated prior); simulations told with
+    ``tell_async`` are buffered as they arrive, in any order, and a training round runs once
+    ``batch_size`` of them have arrived, on them and every earlier simulation. The prior does
+    not change between rounds, so results are never stale without truncation; with it, a θ
+    drawn before the last round comes from an earlier, wider truncated prior (still a valid
+    proposal for TSNPE, which only needs one that covers the HPR).
 
     Beyond the 2019 code: identity initialisation of each block, θ standardised by the prior's
     moments and data by the first round's moments, ActNorm layers, gradient clipping, and
@@ -227,29 +235,51 @@ class CINN(Estimator):
     # ------------------------------------------------------------------ ask / tell
 
     def _ask(self) -> np.ndarray:
-        if self._truncation is None:
-            return self.prior.sample(self.batch_size, self._rng)
-        return self._ask_truncated()
+        return self._draw(self.batch_size)
 
-    def _ask_truncated(self) -> np.ndarray:
+    def _draw(self, n: int) -> np.ndarray:
+        if self._truncation is None:
+            return self.prior.sample(n, self._rng)
+        return self._ask_truncated(n)
+
+    def _ask_truncated(self, n: int) -> np.ndarray:
         """Rejection from the prior restricted to a box around the HPR (Deistler et al. 2022)."""
         tr = self._truncation
         assert tr is not None
         lower, upper, tau = tr["lower"], tr["upper"], tr["threshold"]
         kept: list[np.ndarray] = []
         n_kept, tries = 0, 0
-        while n_kept < self.batch_size and tries < 50:
-            cand = self.prior.sample_box(4 * self.batch_size, lower, upper, self._rng)
+        while n_kept < n and tries < 50:
+            cand = self.prior.sample_box(4 * n, lower, upper, self._rng)
             ok = self.log_prob(cand, self.x_obs) >= tau
             kept.append(cand[ok])
             n_kept += int(ok.sum())
             tries += 1
-        if n_kept < self.batch_size:
+        if n_kept < n:
             log.warning("truncated proposal: only %d of %d θ accepted after %d tries; the rest "
-                        "come from the prior restricted to the box", n_kept, self.batch_size,
-                        tries)
-            kept.append(self.prior.sample_box(self.batch_size - n_kept, lower, upper, self._rng))
-        return np.concatenate(kept)[: self.batch_size]
+                        "come from the prior restricted to the box", n_kept, n, tries)
+            kept.append(self.prior.sample_box(n - n_kept, lower, upper, self._rng))
+        return np.concatenate(kept)[:n]
+
+    # ------------------------------------------------------------------ asynchronous
+
+    stale_results = ("used as they are: simulations join the training set when a round's "
+                     "worth (batch_size) has arrived; with truncation, a θ drawn before the "
+                     "last round comes from an earlier, wider truncated prior")
+
+    def _generation_size(self) -> int:
+        return self.batch_size
+
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        theta = self._draw(n)
+        return theta, theta
+
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      told: Any) -> np.ndarray:
+        return self._tell_theta(np.asarray(records, dtype=np.float64), list(told))
+
+    def _told_from_state(self, told: Any) -> Any:
+        return None if told is None else np.asarray(told)
 
     def _parse_result(self, index: int, result: Any) -> np.ndarray | None:
         return as_dataset(result, index)
@@ -273,7 +303,9 @@ class CINN(Estimator):
                                  f"{sorted(rows)} rows: use summary='deepset' or 'lstm'")
 
     def _tell(self, parsed: list[np.ndarray | None]) -> np.ndarray:
-        theta_all = np.asarray(self._pending_batch, dtype=np.float64)
+        return self._tell_theta(np.asarray(self._pending_batch, dtype=np.float64), parsed)
+
+    def _tell_theta(self, theta_all: np.ndarray, parsed: list[np.ndarray | None]) -> np.ndarray:
         recorded = np.full(len(parsed), np.nan)
         self._round = {}
         good = [i for i, d in enumerate(parsed) if d is not None]

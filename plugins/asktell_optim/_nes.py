@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from asktell.boundaries import Boundaries
 from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE
+from asktell.protocol import MINIMISE, AsyncAskTell
 
 __all__ = ["NaturalEvolutionStrategy", "nes_utilities"]
 
@@ -39,7 +39,7 @@ def nes_utilities(n: int) -> np.ndarray:
     return us
 
 
-class NaturalEvolutionStrategy(PopulationOptimiser):
+class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     """Base of xNES and SNES: sample z ~ N(0, I), map to x, rank, update.
 
     Subclasses implement ``_map(z) -> x``, ``_update(zs_ranked)`` (the natural-gradient step on
@@ -62,7 +62,24 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         the current batch, span less than ``tolfun`` (as pycma's ``tolfun``).
     max_iterations : int, optional
         Stop after this many batches; default 100 + 150 (d + 3)² / √λ (pycma's ``maxiter``).
+
+    Notes
+    -----
+    **Asynchronous use** (:class:`asktell.AsyncAskTell`): ``ask_async(n)`` samples n points
+    from the current distribution; an update is made from the first λ results told, whatever
+    distribution they were sampled from. Each told point is re-expressed in the current
+    distribution (z = A⁻¹(x − μ) for xNES, (x − μ)/σ for SNES, from the unprojected sample),
+    as pycma does for solutions it did not sample, so a stale result pulls the mean towards
+    its point with the weight of its rank; the length of a stale z is clipped to
+    √d + 2d/(d + 2), pycma's bound for such solutions. Stale samples move the mean only: the
+    shape's update (A or σ) uses the fresh samples of the generation, as stale ones, ranked
+    worse on average, would shrink the distribution along the direction of progress. With a
+    few candidates in flight per λ (as with nevergrad's ``num_workers``) most results are at
+    most one update old.
     """
+
+    state_limits: ClassVar[Mapping[str, str]] = {
+        "mu": "finite", "zs": "finite", "outside": "nonnegative"}
 
     def __init__(
         self,
@@ -95,6 +112,10 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._outside = np.zeros(n)
         self._any_outside = False
         self._best_history: list[float] = []
+        self._stale: np.ndarray | None = None
+        #: Utilities of the shape update when they differ from the mean's (async: stale
+        #: samples get 0), best first; None: the same.
+        self._cov_us: np.ndarray | None = None
         self._batch_range = math.inf
 
     # ------------------------------------------------------------------ for subclasses
@@ -126,6 +147,42 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
     def _extra_stop(self) -> dict[str, Any]:
         return {}
 
+    @abc.abstractmethod
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        """Standard-normal coordinates z of points x (shape (n, d)) in the current
+        distribution (the inverse of :meth:`_map`)."""
+
+    # ------------------------------------------------------------------ asynchronous
+
+    stale_results = ("re-expressed in the current distribution (z from the unprojected "
+                     "sample, its length clipped as pycma clips solutions it did not sample), "
+                     "ranked with the generation they complete; they move the mean, not the "
+                     "shape")
+
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        z = self._rng.standard_normal((n, self.n_parameters))
+        raw = self._map(z)
+        x, outside = self._repair(raw.copy())
+        return x, np.column_stack([raw, outside, np.full(n, float(self._iterations))])
+
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      losses: np.ndarray) -> None:
+        d = self.n_parameters
+        zs = self._express(records[:, :d])
+        # A stale sample can lie far out in the current distribution: its length is clipped
+        # to pycma's bound for solutions it did not sample (``repair_genotype``), so that one
+        # result cannot collapse or blow up the step sizes.
+        stale = records[:, d + 1] < self._iterations
+        if stale.any():
+            upper = math.sqrt(d) + 2 * d / (d + 2)
+            norms = np.linalg.norm(zs[stale], axis=1)
+            zs[stale] /= np.maximum(1.0, norms / upper)[:, None]
+            self._stale = stale
+        self._zs = zs
+        self._outside = records[:, d].copy()
+        self._any_outside = bool(self._outside.any())
+        self._tell(losses)
+
     # ------------------------------------------------------------------ the protocol
 
     def _ask(self) -> np.ndarray:
@@ -150,6 +207,14 @@ class NaturalEvolutionStrategy(PopulationOptimiser):
         self._best_history.append(float(best))
         del self._best_history[: -self._hist_len]
         self._batch_range = float(worst - best)
+        stale, self._stale = self._stale, None
+        self._cov_us = None
+        if stale is not None:
+            # Stale samples move the mean but not the shape: ranked worse on average (they
+            # come from an older, worse mean), they would shrink the distribution along the
+            # direction of progress. The shape's gradient Σ u_k (z_k z_kᵀ − I) runs over
+            # fresh samples only.
+            self._cov_us = np.where(stale[order], 0.0, self._us)
         self._update(self._zs[order])
         self._zs = None
 

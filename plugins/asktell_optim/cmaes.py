@@ -9,7 +9,7 @@ import numpy as np
 
 from asktell.boundaries import Boundaries, RectangularBoundaries
 from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE
+from asktell.protocol import MINIMISE, AsyncAskTell, check_state_value
 
 from . import _cma_state
 
@@ -24,7 +24,7 @@ def _import_cma() -> Any:
     return cma
 
 
-class CMAES(PopulationOptimiser):
+class CMAES(AsyncAskTell, PopulationOptimiser):
     """Covariance matrix adaptation evolution strategy [1]_, a thin adapter over pycma [2]_.
 
     Each batch is one ``es.ask()`` of a ``cma.CMAEvolutionStrategy``; ``tell`` passes the values
@@ -33,6 +33,13 @@ class CMAES(PopulationOptimiser):
     that suit a library: no console output (``verbose=-9``), no ``outcmaes/`` files, and random
     numbers from the optimiser's own generator (pycma's ``randn`` option; pycma's default seeds
     numpy's global generator from the clock).
+
+    **Asynchronous use** (:class:`asktell.AsyncAskTell`): ``ask_async(n)`` is pycma's
+    ``es.ask(n)``; once λ results have been told, in any order, they are passed to ``es.tell``
+    as one generation. pycma recomputes each step from the told point and its own archive of
+    sampled genotypes, and repairs points it does not know (pycma's support for injected
+    solutions), so results of candidates sampled before the last update are used as if they
+    were sampled from the current distribution, their length clipped by pycma's repair.
 
     Every criterion that ``es.stop()`` reports is returned by :meth:`stop` (``tolfun``,
     ``tolx``, ``tolstagnation``, ``conditioncov``, ...), with its value.
@@ -173,6 +180,18 @@ class CMAES(PopulationOptimiser):
             xs = self._repair(xs)[0]  # pycma's closed upper bound vs our half-open box
         return xs
 
+    stale_results = ("passed to pycma's tell with the generation they complete; pycma "
+                     "re-expresses them from its archive and repairs unknown ones")
+
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.array(self._es.ask(n), dtype=float)
+        xs = self._repair(raw.copy())[0] if self._boundaries is not None else raw.copy()
+        return xs, raw
+
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      losses: np.ndarray) -> None:
+        self._es.tell([r.copy() for r in records], losses.tolist())
+
     def _tell(self, losses: np.ndarray) -> None:
         self._es.tell(self._X, losses.tolist())
         self._X = None
@@ -193,6 +212,8 @@ class CMAES(PopulationOptimiser):
             raise ValueError("state['es'] is not a cma.CMAEvolutionStrategy")
         if es.popsize != self._popsize:
             raise ValueError(f"state is for another population size: {es.popsize}")
+        check_state_value("method.es.mean", es.mean, "finite")
+        check_state_value("method.es.sigma", es.sigma, "positive")
         self._es, self._X = es, X
 
     def _set_replayed_state(self, state: dict[str, Any]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,6 +77,7 @@ class NelderMead(NumericOptimiser):
     """
 
     name = "nelder-mead"
+    state_limits: ClassVar[Mapping[str, str]] = {"sim": "finite", "xr": "finite"}
 
     def __init__(
         self,

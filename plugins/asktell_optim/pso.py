@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from asktell.boundaries import Boundaries
 from asktell.numeric import PopulationOptimiser
-from asktell.protocol import MINIMISE
+from asktell.protocol import MINIMISE, AsyncAskTell
 
 __all__ = ["PSO"]
 
@@ -23,7 +23,7 @@ def constriction(phi: float = _PHI) -> float:
     return 2.0 / abs(2.0 - phi - math.sqrt(phi * phi - 4.0 * phi))
 
 
-class PSO(PopulationOptimiser):
+class PSO(AsyncAskTell, PopulationOptimiser):
     """Particle swarm optimisation [1]_, vectorised over the swarm.
 
     Each particle i has a position x_i, a velocity v_i and its best position p_i; g is the
@@ -38,6 +38,13 @@ class PSO(PopulationOptimiser):
 
     Initialisation follows PINTS: the first particle at ``x0``, the others uniform inside the
     boundaries (or N(x0, sigma0²) without them), velocities 0.1 σ0 U(0, 1).
+
+    **Asynchronous use** (:class:`asktell.AsyncAskTell`): asynchronous PSO, in which each
+    particle moves as soon as its own result arrives: ``ask_async(n)`` hands out the positions
+    of n idle particles (at most ``popsize`` particles are in flight); when a particle's result
+    is told, its personal best and the swarm's best are updated at once, then its velocity and
+    position, with the global best as it stands. Results are never stale: a particle is not
+    asked again before it is told. One iteration is counted per ``popsize`` results.
 
     Parameters
     ----------
@@ -84,6 +91,8 @@ class PSO(PopulationOptimiser):
     """
 
     name = "pso"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        "xs": "finite", "vs": "finite", "pl": "finite", "pg": "finite"}
 
     def __init__(
         self,
@@ -128,6 +137,8 @@ class PSO(PopulationOptimiser):
         self._fl = np.full(n, np.inf)
         self._pg = xs[0].copy()
         self._fg = math.inf
+        self._n_told = 0
+        self._told_at = np.zeros(n)
 
     @property
     def max_iterations(self) -> int:
@@ -136,6 +147,52 @@ class PSO(PopulationOptimiser):
 
     def _ask(self) -> np.ndarray:
         return self._xs.copy()
+
+    # ------------------------------------------------------------------ asynchronous
+
+    stale_results = "never stale: each particle moves when its own result arrives"
+
+    @property
+    def max_in_flight(self) -> int:
+        """One candidate per particle."""
+        return self._popsize
+
+    def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        busy = {int(r[0]) for _, r in self._asked.values()}
+        idle = [i for i in self._idle_order() if i not in busy][:n]
+        return self._xs[idle].copy(), np.array(idle, dtype=float)[:, None]
+
+    def _idle_order(self) -> list[int]:
+        """Particles, longest idle first (the order their results were told)."""
+        n = self._popsize
+        return sorted(range(n), key=lambda i: (self._told_at[i], i))
+
+    def _tell_one(self, record: np.ndarray, loss: float) -> None:
+        i = int(record[0])
+        self._n_told += 1
+        self._told_at[i] = self._n_told
+        if loss < self._fl[i]:
+            self._fl[i] = loss
+            self._pl[i] = self._xs[i]
+            if loss < self._fg:
+                self._fg = loss
+                self._pg = self._xs[i].copy()
+        d = self.n_parameters
+        u = self._rng.uniform(0.0, 1.0, (2, d))
+        x = self._xs[i]
+        v = self._chi * (self._vs[i] + (self._phi_l * u[0]) * (self._pl[i] - x)
+                         + (self._phi_g * u[1]) * (self._pg - x))
+        b = self._boundaries
+        if b is not None and not b.contains((x + v)[None])[0]:
+            v = 0.5 * v
+            new = self._repair((x + v)[None])[0][0]
+            v = new - x
+        self._xs[i] = x + v
+        self._vs[i] = v
+
+    def _update_async(self, candidates: np.ndarray, records: np.ndarray,
+                      losses: np.ndarray) -> None:
+        """Nothing more: each particle moved when its result was told."""
 
     def _tell(self, losses: np.ndarray) -> None:
         better = losses < self._fl
@@ -176,7 +233,8 @@ class PSO(PopulationOptimiser):
 
     def _get_state(self) -> dict[str, Any]:
         return {"xs": self._xs, "vs": self._vs, "pl": self._pl, "fl": self._fl,
-                "pg": self._pg, "fg": self._fg}
+                "pg": self._pg, "fg": self._fg, "n_told": self._n_told,
+                "told_at": self._told_at}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         xs = np.asarray(state["xs"], dtype=float)
@@ -188,3 +246,5 @@ class PSO(PopulationOptimiser):
         self._fl = np.array(state["fl"], dtype=float)
         self._pg = np.array(state["pg"], dtype=float)
         self._fg = float(state["fg"])
+        self._n_told = int(state.get("n_told", 0))
+        self._told_at = np.array(state.get("told_at", np.zeros(len(xs))), dtype=float)

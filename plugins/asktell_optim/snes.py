@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -64,6 +64,8 @@ class SNES(NaturalEvolutionStrategy):
     """
 
     name = "snes"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        **NaturalEvolutionStrategy.state_limits, "sigmas": "positive"}
 
     def __init__(
         self,
@@ -94,11 +96,16 @@ class SNES(NaturalEvolutionStrategy):
     def _map(self, z: np.ndarray) -> np.ndarray:
         return self._mu + self._sigmas * z
 
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        return (x - self._mu) / self._sigmas
+
     def _update(self, zs: np.ndarray) -> None:
         us = self._us
         self._mu = self._mu + self._eta_mu * self._sigmas * (us @ zs)
         # Σ u_k (z_k² − 1) = Σ u_k z_k² because the utilities sum to 0.
-        self._sigmas = self._sigmas * np.exp((0.5 * self._eta_sigma) * (us @ (zs * zs)))
+        cu = self._cov_us
+        g = us @ (zs * zs) if cu is None else cu @ (zs * zs) - cu.sum()
+        self._sigmas = self._sigmas * np.exp((0.5 * self._eta_sigma) * g)
 
     def _variances(self) -> np.ndarray:
         return self._sigmas * self._sigmas

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -93,6 +93,8 @@ class XNES(NaturalEvolutionStrategy):
     """
 
     name = "xnes"
+    state_limits: ClassVar[Mapping[str, str]] = {
+        **NaturalEvolutionStrategy.state_limits, "A": "finite"}
 
     def __init__(
         self,
@@ -122,11 +124,18 @@ class XNES(NaturalEvolutionStrategy):
     def _map(self, z: np.ndarray) -> np.ndarray:
         return self._mu + z @ self._A.T
 
+    def _express(self, x: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(self._A, (x - self._mu).T).T
+
     def _update(self, zs: np.ndarray) -> None:
         us = self._us
         self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
         # G_M = sum_k u_k (z_k z_kᵀ − I); the −I term vanishes because the utilities sum to 0.
-        gm = (zs.T * us) @ zs
+        cu = self._cov_us
+        if cu is None:
+            gm = (zs.T * us) @ zs
+        else:
+            gm = (zs.T * cu) @ zs - cu.sum() * np.eye(len(self._mu))
         self._A = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
         if (self._iterations + 1) % _COND_EVERY == 0:
             w = np.linalg.eigvalsh(self._A @ self._A.T)

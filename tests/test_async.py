@@ -1,0 +1,285 @@
+"""Asynchronous evaluation: the AsyncAskTell capability, the async controller and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import asktell
+from asktell.testing import check_async
+
+METHODS = ["xnes", "snes", "cmaes", "pso"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_conforms(name):
+    check_async(lambda **kw: asktell.create(name, x0=[1.0, 2.0, 0.5], sigma0=0.5, **kw))
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_boundaries_respected(name):
+    b = asktell.RectangularBoundaries([0, 0], [1, 1])
+    o = asktell.create(name, x0=[0.9, 0.9], sigma0=2.0, boundaries=b, seed=0)
+    for _ in range(30):
+        keys, xs = o.ask_async(2)
+        assert np.all(b.contains(xs))
+        o.tell_async(keys[::-1], [float(x @ x) for x in xs[::-1]])
+
+
+@pytest.mark.parametrize("name", ["nelder-mead"])
+def test_unsupported_method_is_refused(name):
+    o = asktell.create(name, x0=[1.0, 2.0], seed=0)
+    assert not isinstance(o, asktell.AsyncAskTell)
+    with pytest.raises(TypeError, match=r"nelder-mead does not support asynchronous.*mode='sync'"):
+        asktell.Controller(o, asktell.SequentialEvaluator(lambda x: 0.0), mode="async")
+
+
+def test_modes_do_not_mix():
+    o = asktell.create("xnes", x0=[1.0, 2.0], seed=0)
+    o.ask()
+    with pytest.raises(asktell.ProtocolError, match="do not mix"):
+        o.ask_async(1)
+    o.tell([1.0] * o.popsize)
+    o.ask_async(1)
+    with pytest.raises(asktell.ProtocolError, match="do not mix"):
+        o.ask()
+
+
+def test_pso_bounds_in_flight():
+    o = asktell.create("pso", x0=[1.0, 2.0], popsize=5, seed=0)
+    o.ask_async(5)
+    with pytest.raises(ValueError, match="at most 5 candidates in flight"):
+        o.ask_async(1)
+
+
+def test_controller_validation():
+    o = asktell.create("xnes", x0=[1.0, 2.0], seed=0)
+    ev = asktell.SequentialEvaluator(lambda x: 0.0)
+    with pytest.raises(ValueError, match="mode must be"):
+        asktell.Controller(o, ev, mode="fast")
+    with pytest.raises(ValueError, match="max_in_flight"):
+        asktell.Controller(o, ev, mode="async", max_in_flight=0)
+    with pytest.raises(TypeError, match=r"streaming asktell\.Evaluator"):
+        asktell.Controller(o, lambda xs: [0.0] * len(xs), mode="async")
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_async_run_converges(name):
+    calls = []
+
+    def f(x):
+        time.sleep(0.0005 * (len(calls) % 7 == 0))
+        calls.append(1)
+        return float(x @ x)
+
+    seen = []
+    o = asktell.create(name, x0=np.ones(4), sigma0=0.5, seed=3)
+    with asktell.ParallelEvaluator(f, 3, backend="threading") as ev:
+        r = asktell.Controller(o, ev, mode="async", stop={"target": 1e-6, "max_iterations": 400},
+                               callbacks=[seen.append], progress=False).run()
+    assert r.fbest < 1e-6, r
+    assert r.stop_reason == {"target": 1e-6}
+    assert [i.iteration for i in seen] == list(range(1, r.iterations + 1))
+    assert all(len(i.values) == o.popsize for i in seen)
+
+
+def test_failures_and_max_evaluations():
+    def f(x):
+        return None if x[0] > 1.2 else float(x @ x)
+
+    o = asktell.create("xnes", x0=np.ones(3), sigma0=0.5, seed=0)
+    r = asktell.Controller(o, asktell.SequentialEvaluator(f), mode="async", max_in_flight=2,
+                           stop={"max_evaluations": 50}, progress=False).run()
+    assert r.evaluations == 50 and r.failures > 0
+
+
+def test_store_and_resume(tmp_path):
+    def f(x):
+        return float(x @ x)
+
+    run_dir = tmp_path / "run"
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=0)
+    with asktell.RunStore.create(run_dir, {}) as store:
+        r1 = asktell.Controller(o, asktell.SequentialEvaluator(f), mode="async", max_in_flight=3,
+                                store=store, stop={"max_iterations": 10}, progress=False).run()
+    assert r1.iterations == 10
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=0)
+    ctl = asktell.Controller.resume(run_dir, o, asktell.SequentialEvaluator(f), mode="async",
+                                    stop={"max_iterations": 20}, progress=False)
+    r2 = ctl.run()
+    ctl.store.close()
+    assert r2.iterations == 20 and r2.fbest <= r1.fbest
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        assert len(store) == 20
+        assert store.get_meta("mode") == "async"
+
+
+_CRASHING = textwrap.dedent("""
+    import json, os, sys, threading, time
+    import numpy as np
+    import asktell
+    log_path, run_dir, die_at, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+    lock = threading.Lock()
+
+    def f(x):
+        with lock:
+            with open(log_path) as fh:
+                n = sum(1 for _ in fh)
+            if n == die_at:
+                os._exit(9)  # the driver dies mid-evaluation, like a SIGKILL
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps([float(v) for v in x]) + "\\n")
+        time.sleep(0.002)
+        return float(x @ x)
+
+    opt = asktell.create("xnes", x0=np.ones(3), sigma0=0.5, popsize=6, seed=4)
+    ev = asktell.ParallelEvaluator(f, 3, backend="threading")
+    kw = dict(mode="async", stop={"max_evaluations": 60}, progress=False, commit_seconds=0)
+    if resume == "1":
+        ctl = asktell.Controller.resume(run_dir, opt, ev, **kw)
+    else:
+        ctl = asktell.Controller(opt, ev, store=asktell.RunStore.create(run_dir, {}), **kw)
+    r = ctl.run()
+    ctl.store.close()
+    print(r.evaluations, r.iterations)
+""")
+
+
+@pytest.mark.parametrize("die_at", [5, 23, 40])
+def test_killed_async_run_repeats_only_the_running(tmp_path, die_at):
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASHING)
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), str(die_at), "0"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 9, p.stderr
+    before = log.read_text().splitlines()
+    assert len(before) == die_at
+    p = subprocess.run([sys.executable, str(script), str(log), str(run_dir), "-1", "1"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[0] == "60", p.stdout  # every evaluation told, across the kill
+    calls = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    repeated = len(calls) - len(set(calls))
+    assert repeated <= 3, f"{repeated} evaluations repeated; at most the 3 running may be"
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        assert store.get_meta("status") == "finished"
+        told = sum(b.values.size for b in store.batches())
+    assert told + len(store_evals(run_dir)) >= 60 - 6
+
+
+def store_evals(run_dir: Path) -> list:
+    with asktell.RunStore.open(run_dir, readonly=True) as store:
+        return store.evaluations()
+
+
+def test_config_async_run_and_resume(logistic_config, tmp_path):
+    out = tmp_path / "r"
+    r = asktell.run(logistic_config, out=out, progress=False,
+                    overrides=["run.mode='async'", "run.max_in_flight=2", "stop.max_iterations=4",
+                               "run.plot=false"])
+    assert r.iterations == 4
+    r2 = asktell.resume(out, overrides=["stop.max_iterations=6"], progress=False)
+    assert r2.iterations == 6
+
+
+def test_config_async_refused_for_unsupported_method(logistic_config, tmp_path):
+    from asktell.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"run\.mode: nelder-mead does not support"):
+        asktell.run(logistic_config, out=tmp_path / "r", progress=False,
+                    overrides=["run.mode='async'", "optimiser.name='nelder-mead'"])
+
+
+def test_cinn_async_and_check():
+    pytest.importorskip("torch")
+    from asktell_cinn.estimator import CINN
+    from asktell_cinn.simulators import GaussianMean
+
+    sim = GaussianMean(dim=2, n_obs=5)
+    small = {"summary": "deepset", "max_epochs": 1, "hidden": 8, "n_blocks": 1}
+
+    def sims(o, keys, thetas, rng):
+        return list(sim.simulate(np.asarray(thetas), rng))
+
+    o = CINN(simulator=sim, batch_size=8, seed=0, **small)
+    assert isinstance(o, asktell.AsyncAskTell)
+    rng = np.random.default_rng(0)
+    keys, th = o.ask_async(5)
+    data = sims(o, keys, th, rng)
+    assert o.tell_async(keys[::-1], data[::-1]) == []
+    keys2, th2 = o.ask_async(3)
+    data2 = sims(o, keys2, th2, rng)
+    data2[0] = None  # a failed simulation
+    (u,) = o.tell_async(keys2, data2)
+    assert o.iterations == 1 and o.failures == 1 and o.n_simulations == 7
+    assert u.told.values.shape == (8,) and np.isnan(u.told.values).sum() == 1
+    # a state with results buffered resumes them
+    k3, th3 = o.ask_async(2)
+    o.tell_async(k3[:1], sims(o, k3[:1], th3[:1], rng))
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    o2 = CINN(simulator=sim, batch_size=8, seed=0, **small)
+    o2.load_state_dict(state)
+    assert o2.outstanding[0] == o.outstanding[0]
+    with pytest.raises(ValueError, match="no outstanding candidate"):
+        o2.tell_async([999], [None])
+
+
+def test_cinn_async_controller(tmp_path):
+    pytest.importorskip("torch")
+    from asktell_cinn.estimator import CINN
+    from asktell_cinn.simulators import GaussianMean
+
+    sim = GaussianMean(dim=2, n_obs=5)
+    o = CINN(simulator=sim, batch_size=8, seed=0, summary="deepset", max_epochs=1, hidden=8,
+             n_blocks=1)
+    ev = asktell.ParallelEvaluator(sim, 3, backend="threading", output="object")
+    run_dir = tmp_path / "cinn"
+    with ev, asktell.RunStore.create(run_dir, {}) as store:
+        r = asktell.Controller(o, ev, mode="async", stop={"max_iterations": 3}, store=store,
+                               progress=False).run()
+    assert r.iterations == 3 and o.n_simulations == 24
+    o2 = CINN(simulator=sim, batch_size=8, seed=0, summary="deepset", max_epochs=1, hidden=8,
+              n_blocks=1)
+    with asktell.ParallelEvaluator(sim, 3, backend="threading", output="object") as ev:
+        ctl = asktell.Controller.resume(run_dir, o2, ev, mode="async",
+                                        stop={"max_iterations": 4}, progress=False)
+        assert ctl.run().iterations == 4
+        ctl.store.close()
+    assert o2.n_simulations == 32
+
+
+def test_resume_in_the_other_mode_is_refused(tmp_path):
+    def f(x):
+        return float(x @ x)
+
+    for made, other in (("sync", "async"), ("async", "sync")):
+        run_dir = tmp_path / made
+        with asktell.RunStore.create(run_dir, {}) as store:
+            asktell.Controller(asktell.create("xnes", x0=[1.0, 1.0], seed=0),
+                               asktell.SequentialEvaluator(f), mode=made, store=store,
+                               stop={"max_iterations": 3}, progress=False).run()
+        with pytest.raises(ValueError, match=f"made with mode='{made}'; resume it with"):
+            asktell.Controller.resume(run_dir, asktell.create("xnes", x0=[1.0, 1.0], seed=0),
+                                      asktell.SequentialEvaluator(f), mode=other)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_maximise(name):
+    o = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1, direction="maximise")
+    r = asktell.Controller(o, asktell.SequentialEvaluator(lambda x: -float(x @ x)),
+                           mode="async", max_in_flight=2, stop={"max_iterations": 60},
+                           progress=False).run()
+    assert -1e-2 < r.fbest <= 0 and r.fbest == -float(r.xbest @ r.xbest)
