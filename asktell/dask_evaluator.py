@@ -379,6 +379,14 @@ class DaskEvaluator(Evaluator):
             self._connect()
         return self._client
 
+    @property
+    def n_workers(self) -> int:
+        """The cluster's worker threads now (at least 1): what an asynchronous run keeps in
+        flight by default. Asks the scheduler at most every :data:`CHECK_SECONDS`."""
+        if self._client is not None and time.monotonic() - self._last_check > CHECK_SECONDS:
+            self._count_threads()
+        return max(1, self._nthreads)
+
     # ------------------------------------------------------------------ dispatch
 
     def _chunk_size(self, n: int) -> int:

@@ -41,3 +41,18 @@ class CountedSphere:
         if self.delay:
             time.sleep(self.delay)
         return float(np.sum(np.asarray(x) ** 2))
+
+
+class TimedSphere:
+    """A sphere that takes ``delay`` seconds and leaves a file "start end" (wall clock) in
+    ``calls`` per call."""
+
+    def __init__(self, calls, delay=0.0):
+        self.calls = str(calls)
+        self.delay = delay
+
+    def __call__(self, x):
+        t0 = time.time()
+        time.sleep(self.delay)
+        Path(self.calls, uuid.uuid4().hex).write_text(f"{t0} {time.time()}")
+        return float(np.sum(np.asarray(x) ** 2))

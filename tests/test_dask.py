@@ -167,6 +167,25 @@ def test_an_objective_the_workers_cannot_import_is_a_clear_error(cluster, tmp_pa
         assert ev.in_flight == 0
 
 
+def test_an_asynchronous_run_keeps_every_worker_busy(cluster, tmp_path):
+    with DaskEvaluator(obj.fragile, scheduler=cluster.address) as ev:
+        assert ev.n_workers == 2  # what an asynchronous run keeps in flight by default
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    problem = (f'callable = "dask_objectives:TimedSphere"\npath = "{TESTS}"\n'
+               f'calls = "{calls}"\ndelay = 0.1')
+    cfg = config(tmp_path, f'name = "dask"\nscheduler = "{cluster.address}"', problem=problem)
+    result = asktell.run(cfg, out=tmp_path / "run", progress=False,
+                         overrides=["run.mode=async", "stop.max_evaluations=16"])
+    assert result.evaluations >= 16
+    for row in history(result.run_dir):
+        assert float(row["value"]) == pytest.approx(float(row["x0"]) ** 2 + float(row["x1"]) ** 2)
+    spans = [tuple(map(float, p.read_text().split())) for p in calls.iterdir()]
+    assert len(spans) >= result.evaluations
+    overlapping = max(sum(a <= t < b for a, b in spans) for t, _ in spans)
+    assert overlapping == 2  # both workers evaluated at once
+
+
 def test_no_scheduler_says_what_to_set(monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     with pytest.raises(ValueError, match="set DASK_SCHEDULER_ADDRESS"):
