@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._version import __version__
 from .boundaries import Boundaries, RectangularBoundaries
 from .controller import Controller, IterationInfo, RunResult
+from .dask_evaluator import ClusterLostError, DaskEvaluator, SchedulerUnreachableError
 from .evaluation import Evaluation, EvaluationError
 from .evaluators import (
     BatchEvaluator,
@@ -48,7 +49,9 @@ __all__ = [
     "AsyncUpdate",
     "BatchEvaluator",
     "Boundaries",
+    "ClusterLostError",
     "Controller",
+    "DaskEvaluator",
     "Direction",
     "Estimator",
     "Evaluation",
@@ -66,6 +69,7 @@ __all__ = [
     "RunLockedError",
     "RunResult",
     "RunStore",
+    "SchedulerUnreachableError",
     "SequentialEvaluator",
     "StoppingRules",
     "StoreError",

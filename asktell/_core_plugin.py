@@ -17,5 +17,8 @@ def asktell_add_evaluators(registry: FamilyRegistry) -> None:
                  summary="one candidate after another, in this process")
     registry.add("parallel", "asktell.parallel:ParallelEvaluator",
                  summary="worker processes (loky) or threads, results as they finish")
+    registry.add("dask", "asktell.dask_evaluator:DaskEvaluator", requires=("distributed",),
+                 extra="dask", summary="a Dask cluster (scheduler address or file), one task per "
+                 "candidate")
     registry.add("batch", "asktell.evaluators:BatchEvaluator", requires=("torch",),
                  summary="a batch function (a torch model) on whole chunks, CPU or GPU")

@@ -19,6 +19,7 @@ ORDER = [
     ("store_scaling", "Run store: commit and resume cost as a run grows"),
     ("dashboard_overhead", "Dashboard: store overhead of a watched run"),
     ("parallel_dispatch", "Parallel dispatch against PINTS and joblib"),
+    ("dask_recovery", "Dask: a worker killed mid-batch, a worker-killing candidate"),
     ("optim_overhead", "Ask/tell overhead of every optimiser"),
     ("optim_convergence", "Convergence on sphere, Rosenbrock and Rastrigin (d = 10)"),
     ("bbob", "COCO BBOB f1-f24"),

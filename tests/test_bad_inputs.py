@@ -79,6 +79,27 @@ API_CASES = [
     ("dashboard refresh 0", lambda: _needs("starlette") or __import__(
         "asktell.dashboard.app", fromlist=["create_app"]).create_app(["."], refresh=0),
      ValueError, "refresh must be a positive number"),
+    ("dask scheduler a number", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler=8786),
+     TypeError, "scheduler must be an address (\"tcp://host:port\"), the path of a scheduler"),
+    ("dask scheduler empty", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler=" "),
+     ValueError, "scheduler must be an address"),
+    ("dask timeout negative", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler="tcp://127.0.0.1:9", timeout=-1),
+     ValueError, "timeout must be a positive number of seconds or None, got -1"),
+    ("dask lost_timeout zero", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler="tcp://127.0.0.1:9", lost_timeout=0),
+     ValueError, "lost_timeout must be a positive number of seconds, got 0"),
+    ("dask connect_timeout NaN", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler="tcp://127.0.0.1:9", connect_timeout=float("nan")),
+     ValueError, "connect_timeout must be a positive number of seconds"),
+    ("dask scheduler file missing", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler="no-such-dir/scheduler.json", connect_timeout=0.5),
+     ValueError, "scheduler file 'no-such-dir/scheduler.json' not found (waited 0.5 s)"),
+    ("dask scheduler unreachable", lambda: _needs("distributed") or asktell.DaskEvaluator(
+        square, scheduler="tcp://127.0.0.1:9", connect_timeout=2),
+     asktell.SchedulerUnreachableError, "cannot be reached within 2 s"),
     ("a 2-d evaluation", lambda: Evaluation(np.zeros((2, 2))),
      ValueError, "must be 1-d"),
     ("an error outside the batch", lambda: Evaluation(

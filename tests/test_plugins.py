@@ -393,7 +393,8 @@ def test_config_evaluators_resolve_through_the_registry(plugin_dir, monkeypatch,
     cfg = load_config(logistic_config, ["evaluator.name=doubling", "evaluator.factor=3.0"])
     scorer = build_scorer(cfg)
     assert type(scorer).__name__ == "Doubling"
-    with pytest.raises(ConfigError, match=r"evaluator\.name.*expected one of: batch, doubling"):
+    with pytest.raises(ConfigError,
+                       match=r"evaluator\.name.*expected one of: batch, dask, doubling"):
         load_config(logistic_config, ["evaluator.name=gpu"])
 
 

@@ -139,8 +139,9 @@ class Reward:
     n_workers : int
         Processes that parse and score molecules (the core's :class:`asktell.ParallelEvaluator`,
         one chunk per worker); 1 scores in this process.
-    backend : str
-        joblib backend for ``n_workers > 1`` (``"loky"``, ``"dask"``, ``"ray"``, ...).
+    backend : {"loky", "threading"}
+        How ``n_workers > 1`` workers run: processes (``"loky"``) or threads of this process
+        (see :class:`asktell.ParallelEvaluator`).
     cache_size : int
         Results kept, least recently used dropped (0 turns the cache off). Repeats within a batch
         are scored once; a result is stored under the string as given and under its canonical
