@@ -65,7 +65,7 @@ def async_limit(ctl: Controller) -> int:
     assert isinstance(opt, AsyncAskTell)
     limit = ctl.max_in_flight
     if limit is None:
-        limit = getattr(ctl.evaluate, "n_workers", None) or 1
+        limit = ctl.evaluate.capacity if isinstance(ctl.evaluate, Evaluator) else 1
     bound = opt.max_in_flight
     return int(limit if bound is None else min(limit, bound))
 

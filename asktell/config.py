@@ -319,6 +319,12 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     problem = config.get("problem")
     if isinstance(problem, dict) and isinstance(problem.get("path"), str):
         problem["path"] = str((path.parent / problem["path"]).resolve())
+    evaluator = config.get("evaluator")
+    if isinstance(evaluator, dict) and isinstance(evaluator.get("scheduler"), str) \
+            and "://" not in evaluator["scheduler"] \
+            and (path.parent / evaluator["scheduler"]).exists():
+        # a Dask scheduler file, as problem.path: relative to the configuration's directory
+        evaluator["scheduler"] = str((path.parent / evaluator["scheduler"]).resolve())
     return parse_config(config, str(path))
 
 

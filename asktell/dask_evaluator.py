@@ -380,6 +380,11 @@ class DaskEvaluator(Evaluator):
         return self._client
 
     @property
+    def capacity(self) -> int:
+        """Evaluations run at once: the cluster's worker threads (:attr:`n_workers`)."""
+        return self.n_workers
+
+    @property
     def n_workers(self) -> int:
         """The cluster's worker threads now (at least 1): what an asynchronous run keeps in
         flight by default. Asks the scheduler at most every :data:`CHECK_SECONDS`."""

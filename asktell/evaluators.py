@@ -244,6 +244,12 @@ class Evaluator(abc.ABC):
     # ------------------------------------------------------------------ streaming
 
     @property
+    def capacity(self) -> int:
+        """Evaluations this evaluator runs at once (1 in this process; its workers, in
+        parallel): an asynchronous controller keeps this many candidates in flight."""
+        return 1
+
+    @property
     def in_flight(self) -> int:
         """Candidates submitted whose results have not been returned by :meth:`results`."""
         return self._n_in_flight
@@ -629,6 +635,11 @@ class BatchEvaluator(Evaluator):
                 "it must return one value per candidate"
             )
         return vals
+
+    @property
+    def capacity(self) -> int:
+        """Candidates scored at once: ``max_batch``."""
+        return self.max_batch
 
     def _submit(self, items: Sequence[Any] | np.ndarray, keys: list[int]) -> None:
         self._blocks.append((items, keys))

@@ -261,6 +261,11 @@ class ParallelEvaluator(Evaluator):
         #: Tasks (single items or chunks) sent to workers over the evaluator's life.
         self.n_tasks = 0
 
+    @property
+    def capacity(self) -> int:
+        """Evaluations run at once: ``n_workers``."""
+        return self.n_workers
+
     # ------------------------------------------------------------------ dispatch
 
     @property
