@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +45,7 @@ from .stopping import StoppingRules
 __all__ = [
     "BoundariesSection",
     "ConfigError",
+    "FieldError",
     "PluginSection",
     "ProblemSection",
     "RunConfig",
@@ -60,6 +61,30 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
     "mode": str, "max_in_flight": int,
 }
+
+
+class FieldError(ValueError):
+    """A section's field holds a bad value (raised by the sections' constructors; a
+    configuration file reports it as a :class:`ConfigError` naming the file and key).
+
+    Parameters
+    ----------
+    key : str
+        The field, e.g. ``"commit_seconds"``.
+    message : str
+        What was expected and what was found.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}")
+        self.message = message
+
+
+def _check(key: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise FieldError(key, f"expected {what}, got {value!r} ({type(value).__name__})")
 
 
 def _frozen(d: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -95,8 +120,34 @@ class RunSection:
     checkpoint_every: int = 100
     checkpoint_seconds: float = 60.0
     commit_seconds: float = 0.1
-    mode: str = "sync"
+    mode: Literal["sync", "async"] = "sync"
     max_in_flight: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.out is not None:
+            _check("out", self.out, str, "a directory (a string)")
+        if self.progress is not None:
+            _check("progress", self.progress, bool, "bool (true or false)")
+        _check("plot", self.plot, bool, "bool (true or false)")
+        _check("log_every", self.log_every, int, "a non-negative integer")
+        if self.log_every < 0:
+            raise FieldError("log_every", f"expected a non-negative integer, got {self.log_every}")
+        _check("checkpoint_every", self.checkpoint_every, int, "a positive integer")
+        if self.checkpoint_every < 1:
+            raise FieldError("checkpoint_every",
+                             f"expected a positive integer, got {self.checkpoint_every}")
+        for key in ("checkpoint_seconds", "commit_seconds"):
+            v = getattr(self, key)
+            _check(key, v, (int, float), "a non-negative number")
+            if not 0 <= v < float("inf"):
+                raise FieldError(key, f"expected a non-negative number, got {v!r}")
+        if self.mode not in ("sync", "async"):
+            raise FieldError("mode", f"expected 'sync' or 'async', got {self.mode!r}")
+        if self.max_in_flight is not None:
+            _check("max_in_flight", self.max_in_flight, int, "a positive integer")
+            if self.max_in_flight < 1:
+                raise FieldError("max_in_flight",
+                                 f"expected a positive integer, got {self.max_in_flight}")
 
     def controller_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :class:`asktell.Controller` this section sets.
@@ -127,6 +178,11 @@ class PluginSection:
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _check("name", self.name, str, "a string (`asktell plugins` lists the names)")
+        if not self.name:
+            raise FieldError("name", "expected a name, got an empty string")
+
 
 @dataclass(frozen=True)
 class ProblemSection:
@@ -149,6 +205,19 @@ class ProblemSection:
     path: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if (self.name is None) == (self.callable is None):
+            raise FieldError("name", "give exactly one of name = ... or callable = ...")
+        if self.name is not None:
+            _check("name", self.name, str, "a string (`asktell plugins` lists the names)")
+        if self.callable is not None:
+            _check("callable", self.callable, str, '"module:attribute"')
+            if ":" not in self.callable:
+                raise FieldError("callable", f'expected "module:attribute", got '
+                                 f"{self.callable!r}")
+        if self.path is not None:
+            _check("path", self.path, str, "a directory (a string)")
+
 
 @dataclass(frozen=True)
 class BoundariesSection:
@@ -161,6 +230,14 @@ class BoundariesSection:
 
     lower: tuple[float, ...]
     upper: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for key in ("lower", "upper"):
+            v = getattr(self, key)
+            if not isinstance(v, (list, tuple)) or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+                raise FieldError(key, f"expected a list of numbers, got {v!r}")
+            object.__setattr__(self, key, tuple(float(x) for x in v))
 
 
 @dataclass(frozen=True)
@@ -385,27 +462,14 @@ def parse_config(config: Mapping[str, Any], source: str = "<dict>") -> RunConfig
     reg = registry()
 
     run = config.get("run", {})
-    for k, v in run.items():
+    for k in run:
         if k not in RUN_KEYS:
             raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
-        kind = RUN_KEYS[k]
-        _expect(source, f"run.{k}", v, kind,
-                "a number" if isinstance(kind, tuple) else kind.__name__)
-        if k in ("checkpoint_every", "log_every") and v < (1 if k == "checkpoint_every" else 0):
-            raise ConfigError(source, f"run.{k}", f"expected a positive integer, got {v!r}")
-        if k == "mode" and v not in ("sync", "async"):
-            raise ConfigError(source, "run.mode", f"expected 'sync' or 'async', got {v!r}")
-        if k == "max_in_flight" and v < 1:
-            raise ConfigError(source, "run.max_in_flight",
-                              f"expected a positive integer, got {v!r}")
-        if isinstance(kind, tuple) and not 0 <= v < float("inf"):
-            raise ConfigError(source, f"run.{k}", f"expected a non-negative number, got {v!r}")
-
+    run_section = _section(source, "run", RunSection, run)
     try:
         stop = StoppingRules.from_dict(config.get("stop", {}))
     except (ValueError, TypeError) as e:
         raise ConfigError(source, "stop", str(e)) from None
-    run_section = RunSection(**run)
 
     def named(section: str, family: str, table: dict[str, Any] | None = None) -> Callable[..., Any]:
         table = config[section] if table is None else table
@@ -438,18 +502,11 @@ def parse_config(config: Mapping[str, Any], source: str = "<dict>") -> RunConfig
         for k in ("lower", "upper"):
             if k not in b:
                 raise ConfigError(source, f"boundaries.{k}", "missing (a list of numbers)")
-            v = b[k]
-            if not isinstance(v, list) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
-            ):
-                raise ConfigError(source, f"boundaries.{k}",
-                                  f"expected a list of numbers, got {v!r}")
         extra = sorted(set(b) - {"lower", "upper"})
         if extra:
             raise ConfigError(source, f"boundaries.{extra[0]}",
                               "unknown key; expected lower, upper")
-        bounds = BoundariesSection(tuple(float(x) for x in b["lower"]),
-                                   tuple(float(x) for x in b["upper"]))
+        bounds = _section(source, "boundaries", BoundariesSection, b)
 
     if "reward" in config:
         for other in ("problem", "evaluator"):
@@ -466,28 +523,30 @@ def parse_config(config: Mapping[str, Any], source: str = "<dict>") -> RunConfig
         raise ConfigError(source, "problem",
                           "missing section [problem] (name = ... or callable = ...), or [reward]")
     prob = config["problem"]
-    if ("name" in prob) == ("callable" in prob):
-        raise ConfigError(source, "problem", "give exactly one of name = ... or callable = ...")
-    if "name" in prob:
-        _check_kwargs(source, "problem", named("problem", "problem"),
-                      {k: v for k, v in prob.items() if k != "name"})
-    else:
-        _expect(source, "problem.callable", prob["callable"], str, '"module:attribute"')
-        if "path" in prob:
-            _expect(source, "problem.path", prob["path"], str, "a directory (a string)")
-        if ":" not in prob["callable"]:
-            raise ConfigError(source, "problem.callable",
-                              f'expected "module:attribute", got {prob["callable"]!r}')
+    problem = _section(source, "problem", ProblemSection, {
+        "name": prob.get("name"), "callable": prob.get("callable"), "path": prob.get("path"),
+        "options": _frozen({k: v for k, v in prob.items()
+                            if k not in ("name", "callable", "path")})})
+    if problem.name is not None:
+        _check_kwargs(source, "problem", named("problem", "problem"), dict(problem.options))
 
     ev = {"name": "sequential", **config.get("evaluator", {})}
     ev_options = {k: v for k, v in ev.items() if k != "name"}
     _check_kwargs(source, "evaluator", named("evaluator", "evaluator", ev), ev_options)
-    problem = ProblemSection(
-        name=prob.get("name"), callable=prob.get("callable"), path=prob.get("path"),
-        options=_frozen({k: v for k, v in prob.items() if k not in ("name", "callable", "path")}))
     return RunConfig(source, optimiser_section, run_section, stop, problem=problem,
                      evaluator=PluginSection(ev["name"], _frozen(ev_options)),
                      boundaries=bounds, _data=_frozen(config))
+
+
+_S = TypeVar("_S")
+
+
+def _section(source: str, section: str, cls: Callable[..., _S], fields: Mapping[str, Any]) -> _S:
+    """``cls(**fields)``, a bad field reported as a ConfigError naming ``section.field``."""
+    try:
+        return cls(**fields)
+    except FieldError as e:
+        raise ConfigError(source, f"{section}.{e.key}", e.message) from None
 
 
 def build_problem(config: RunConfig) -> Callable[[Any], Any]:

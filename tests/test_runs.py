@@ -337,3 +337,20 @@ def test_config_is_parsed_once_into_frozen_typed_sections(logistic_config):
     assert cfg.optimiser.options["seed"] == 1
     again = cfg.with_overrides(["optimiser.seed=4"])
     assert again.optimiser.options["seed"] == 4 and cfg.optimiser.options["seed"] == 1
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda c: c.RunSection(mode="fast"), "mode"),
+    (lambda c: c.RunSection(commit_seconds=-1), "commit_seconds"),
+    (lambda c: c.RunSection(checkpoint_every=True), "checkpoint_every"),
+    (lambda c: c.PluginSection(""), "name"),
+    (lambda c: c.ProblemSection(name="sphere", callable="m:f"), "name"),
+    (lambda c: c.ProblemSection(callable="no_colon"), "callable"),
+    (lambda c: c.BoundariesSection([0, "a"], [1, 2]), "lower"),
+])
+def test_config_sections_validate_in_their_constructors(make, key):
+    from asktell import config
+
+    with pytest.raises(config.FieldError) as info:
+        make(config)
+    assert info.value.key == key
