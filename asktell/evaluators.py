@@ -30,8 +30,7 @@ import time
 import traceback
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -162,9 +161,9 @@ def take(candidates: Any, idx: Sequence[int]) -> Any:
     return [candidates[i] for i in idx]
 
 
-@dataclass(frozen=True)
-class Finished:
-    """One finished evaluation, as :meth:`Evaluator.results` returns it.
+class Finished(NamedTuple):
+    """One finished evaluation, as :meth:`Evaluator.results` returns it (a named tuple: cheap
+    to make, as every evaluation makes one).
 
     Attributes
     ----------
@@ -273,6 +272,10 @@ class Evaluator(abc.ABC):
         ValueError
             If ``keys`` has another length than ``candidates``.
         """
+        self._queue_batch(candidates, keys)
+
+    def _queue_batch(self, candidates: Sequence[Any] | np.ndarray,
+                     keys: Sequence[int] | None) -> int:
         n = check_batch(candidates)
         keys = list(range(n)) if keys is None else [int(k) for k in keys]
         if len(keys) != n:
@@ -298,7 +301,8 @@ class Evaluator(abc.ABC):
         self._n_in_flight += n
         if todo:
             items = candidates if len(todo) == n else take(candidates, todo)
-            self._submit(items, [keys[i] for i in todo])
+            self._submit(items, keys if len(todo) == n else [keys[i] for i in todo])
+        return n
 
     def results(self, timeout: float | None = None) -> list[Finished]:
         """Evaluations that finished since the last call (blocking until at least one has).
@@ -334,6 +338,8 @@ class Evaluator(abc.ABC):
     def _finish(self, key: int, v: Any, err: tuple[str, str, str] | None,
                 seconds: float) -> list[Finished]:
         self.n_evaluated += 1
+        if err is None and type(v) is float and not self._scoring:  # the common case
+            return [Finished(key, v, None, seconds)]
         error: EvaluationError | None = None
         if err is not None:
             error = EvaluationError(key, *err)
@@ -404,11 +410,11 @@ class Evaluator(abc.ABC):
         if self._n_in_flight:
             raise RuntimeError(f"{type(self).__name__} has {self._n_in_flight} submitted "
                                "evaluations in flight; collect them with results() first")
-        n = check_batch(candidates)
-        values: list[Any] = [None] * n
+        values: list[Any] = []
         errors: list[EvaluationError] = []
         try:
-            self.submit(candidates)
+            n = self._queue_batch(candidates, None)
+            values = [None] * n
             while self._n_in_flight:
                 for r in self.results():
                     values[r.key] = r.value
