@@ -156,7 +156,7 @@ def _checkpoint_now(ctl: Controller, elapsed: float) -> None:
 
 def run_async(ctl: Controller) -> RunResult:
     """The asynchronous loop (see the module notes)."""
-    from .controller import IterationInfo, RunResult
+    from .controller import IterationInfo
 
     opt, store, ev = ctl.optimiser, ctl.store, ctl.evaluate
     assert isinstance(opt, AsyncAskTell) and isinstance(ev, Evaluator)
@@ -262,9 +262,4 @@ def run_async(ctl: Controller) -> RunResult:
         keep(force=True)
         _checkpoint_now(ctl, elapsed)
         store.set_meta(status="finished", stop_reason=reason, elapsed=elapsed)
-    log.info("stopped after %d iterations: %s", opt.iterations, reason)
-    return RunResult(
-        xbest=opt.xbest(), fbest=opt.fbest(), iterations=opt.iterations,
-        evaluations=opt.evaluations, failures=opt.failures, stop_reason=reason,
-        elapsed=elapsed, run_dir=None if store is None else store.path,
-    )
+    return ctl._result(reason, elapsed)

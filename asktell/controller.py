@@ -422,11 +422,16 @@ class Controller:
         if store is not None:
             self._final_checkpoint(elapsed)
             store.set_meta(status="finished", stop_reason=reason, elapsed=elapsed)
+        return self._result(reason, elapsed)
+
+    def _result(self, reason: dict[str, Any], elapsed: float) -> RunResult:
+        """The run's outcome (logged), for the synchronous and the asynchronous loop."""
+        opt = self.optimiser
         log.info("stopped after %d iterations: %s", opt.iterations, reason)
         return RunResult(
             xbest=opt.xbest(), fbest=opt.fbest(), iterations=opt.iterations,
             evaluations=opt.evaluations, failures=opt.failures, stop_reason=reason,
-            elapsed=elapsed, run_dir=None if store is None else store.path,
+            elapsed=elapsed, run_dir=None if self.store is None else self.store.path,
         )
 
     def _evaluate_kept(self, xs: Any, evaluate: Evaluator, store: RunStore) -> Evaluation:

@@ -73,23 +73,6 @@ def _format(exc: BaseException) -> tuple[str, str, str]:
     )
 
 
-def _call_items(
-    f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
-) -> tuple[list[Any], list[RawError]]:
-    """Score items one by one, keeping failures."""
-    out: list[Any] = []
-    errs: list[RawError] = []
-    for i, x in enumerate(items):
-        try:
-            out.append(f(x))
-        except Exception as e:
-            if raise_errors:
-                raise
-            errs.append((i, *_format(e)))
-            out.append(None)
-    return out, errs
-
-
 def _cache_key(x: Any) -> Hashable | None:
     if isinstance(x, np.ndarray):
         return (x.dtype.str, x.shape, x.tobytes())
