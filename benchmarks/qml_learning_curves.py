@@ -342,7 +342,8 @@ def merge(names: list[str], out: str) -> dict[str, Any]:
             row.append(cell + (f" ({'; '.join(notes)})" if notes else ""))
         rows.append(row)
     table = markdown_table(["model"] + [f"N = {n:,}" for n in sizes], rows)
-    n_splits = max(len(c["split_ids"]) for s in summary.values() for c in s.values())
+    counts = {len(c["split_ids"]) for s in summary.values() for c in s.values()}
+    n_splits = f"{max(counts)}" if len(counts) == 1 else f"1 to {max(counts)}"
     payload = {
         "machine": machine_info(),
         "settings": {**protocol, "sizes": sizes, "merged_from": names},
@@ -360,11 +361,20 @@ def merge(names: list[str], out: str) -> dict[str, Any]:
                  "(issue, one split) and the paper's (text: W1 ~6 kcal/mol at 10k) beside ours",
                  "met": True},
     }
-    write_results(out, payload, table, "QML learning curves on QM9, every row of the paper's "
-                  "Fig. 3 (test MAE in kcal/mol; mean ± sd over splits, else the one split)")
+    path = write_results(out, payload, table, "QML learning curves on QM9, every row of the "
+                         "paper's Fig. 3 (test MAE in kcal/mol; mean ± sd over splits, else the "
+                         "one split)")
+    lines = ["", "Merged from (the date above is the merge's; each run's own below):", ""]
+    for src in sources:
+        argv = " ".join(f'"{a}"' if " " in a else a for a in (src["argv"] or [])[1:])
+        lines.append(f"- `{src['name']}`: splits {src['split_ids']}, N = "
+                     f"{', '.join(str(n) for n in src['sizes'])}, {src['date']}, "
+                     f"{src['seconds']:.0f} s; " + (f"`{argv}`" if argv else "defaults"))
+    md = path.with_suffix(".md")
+    md.write_text(md.read_text().rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     plot({k: {int(n): (c["mean"], c["sd"] or 0.0) for n, c in v.items()}
           for k, v in summary.items()}, RESULTS / f"{out}.png",
-         f"QM9 atomization energy, {protocol['test']} test molecules, up to {n_splits} splits, "
+         f"QM9 atomization energy, {protocol['test']} test molecules, {n_splits} splits, "
          f"{protocol['folds']}-fold CV", paper=PAPER)
     print(table)
     return payload
