@@ -15,6 +15,9 @@ What is measured
       randomly ordered ones computed as their own row ("W1, random CM"), the paper's claim that
       W1 gives the same curve for either ordering shown by a separate fit.
 
+    The paper itself gives one figure in its text (W1 "~6 kcal/mol after training on 10k",
+    ``PAPER``); its Fig. 3 shows the rest as a plot only.
+
     Coulomb matrices are the upper triangles (with diagonal) of 29 x 29 matrices (435 entries).
     Baseline: the issue's research-script figures (one split), which the goals compare against.
 
@@ -37,13 +40,31 @@ Run
     test molecules, 3 splits; CPU-heavy: 33 minutes on 2 busy CPUs) or ``--quick`` (the QM9
     subset shipped with asktell, no qm9pack: N = 250 ... 2,000, 500 test molecules; also what
     runs when qm9pack is missing). Writes
-    ``benchmarks/results/qml_learning_curves.json``, ``.md`` and ``.png``.
+    ``benchmarks/results/qml_learning_curves.json``, ``.md`` and ``.png`` (``--name`` another
+    stem).
+
+Adding to saved runs (nothing recomputed, the default run unchanged)
+    ``--split-ids 1 2`` runs those splits (seeds) instead of 0 .. ``--splits`` - 1.
+    ``--sizes 10000 --seed-from NAME ...`` runs only N = 10,000: the sigma grid around the
+    previous N's best comes from the saved runs' CV choices (per split and model, at their
+    largest N below 10,000), so the figure is exactly the one a run with the smaller sizes
+    would give (the folds, the training prefixes and the test set do not depend on the other
+    sizes). On random CMs the test molecules' atom orders are drawn after the whole training
+    pool's, so a saved run with largest N = 8,000 has other test orders (and slightly other
+    figures at N <= 8,000) than a run to 10,000; the training orders, and so the CV choices,
+    are the same. ``--merge NAME ... --name OUT`` writes one results
+    file (table, JSON, figure) from saved runs of the same protocol, every (model, split, N)
+    they hold, with the research script's and the paper's figures beside ours. Fig. 3 in full:
+    ``--merge qml_learning_curves qml_learning_curves_w1_10k qml_learning_curves_gauss_random
+    qml_learning_curves_w1_random qml_learning_curves_10k_split0 ... --name
+    qml_learning_curves_fig3`` (docs/qml.md lists the runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import time
 from typing import Any
@@ -77,13 +98,27 @@ REFERENCE = {
     "Gaussian, sorted CM": {1000: 22.5, 2000: 19.3, 4000: 17.2, 8000: 15.5},
     "W1 (random = sorted)": {1000: 11.1, 2000: 9.5, 4000: 7.6, 8000: 6.2},
 }
+#: The paper's own figure (its text): W1, on random or sorted CMs, "~6 kcal/mol after training
+#: on 10k". Its Fig. 3 gives the other curves as a plot only, without numbers.
+PAPER: dict[str, dict[int, float]] = {"W1 (random = sorted)": {10000: 6.0},
+                                      "W1, random CM": {10000: 6.0}}
+#: The paper's Fig. 3 rows in the order of merged tables.
+FIG3_ROWS = ["Laplacian, sorted CM", "Laplacian, random CM", "Gaussian, sorted CM",
+             "Gaussian, random CM", "W1 (random = sorted)", "W1, random CM"]
+#: Row names in merged tables: the first W1 row is computed on sorted CMs.
+DISPLAY = {"W1 (random = sorted)": "W1, sorted CM"}
 TOLERANCE = {"Laplacian, sorted CM": 0.5, "W1 (random = sorted)": 0.5,
              "Laplacian, random CM": 1.5, "Gaussian, sorted CM": 1.5}
 
 
 def run_split(data: Any, split: int, sizes: list[int], n_test: int, folds: int,
-              cv_full_max: int, models: list[str], refine: float = 2.0) -> dict[str, Any]:
-    """One split: every model's test MAE at every N, with the CV choices."""
+              cv_full_max: int, models: list[str], refine: float = 2.0,
+              start: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One split: every model's test MAE at every N, with the CV choices.
+
+    ``start`` maps a model label to a saved CV choice (``n``, ``sigma``, ``lam``, ``file``) at
+    an N below ``sizes[0]``: the previous N's best, as if that N had been run here.
+    """
     rng = np.random.default_rng(1000 + split)
     perm = rng.permutation(len(data))
     test, pool = perm[:n_test], perm[n_test : n_test + max(sizes)]
@@ -97,7 +132,7 @@ def run_split(data: Any, split: int, sizes: list[int], n_test: int, folds: int,
     w = make_kernel("wasserstein")
     same = bool(np.array_equal(w.distances(reps["row-norm"][:200]),
                                w.distances(reps["random"][:200])))
-    out: dict[str, Any] = {"w1_random_equals_sorted": same, "models": {}}
+    out: dict[str, Any] = {"split": split, "w1_random_equals_sorted": same, "models": {}}
     for label in models:
         kname, sorting, sigmas = MODELS[label]
         X = reps[sorting]
@@ -108,6 +143,9 @@ def run_split(data: Any, split: int, sizes: list[int], n_test: int, folds: int,
         t_dist = time.perf_counter() - t0
         rows = []
         prev: tuple[float, float] | None = None
+        seeded = (start or {}).get(label)
+        if seeded is not None:
+            prev = (float(seeded["sigma"]), float(seeded["lam"]))
         for n in sizes:
             t1 = time.perf_counter()
             if n <= cv_full_max or prev is None:
@@ -128,7 +166,52 @@ def run_split(data: Any, split: int, sizes: list[int], n_test: int, folds: int,
             log.info("split %d %s N=%d: MAE %.2f (sigma %g, lambda %g, CV %.2f) %.0f s",
                      split, label, n, mae, cv.sigma, cv.lam, cv.mae, rows[-1]["seconds"])
         out["models"][label] = {"distance_seconds": t_dist, "curve": rows}
+        if seeded is not None:
+            out["models"][label]["seeded_from"] = seeded
     return out
+
+
+def saved_split_ids(settings: dict[str, Any]) -> list[int]:
+    """The split seeds of a saved run (``--split-ids``, else 0 .. ``--splits`` - 1)."""
+    return [int(i) for i in settings.get("split_ids") or range(int(settings["splits"]))]
+
+
+def load_starts(names: list[str], sizes: list[int], split_ids: list[int], models: list[str],
+                settings: dict[str, Any]) -> dict[int, dict[str, dict[str, Any]]]:
+    """CV choices of saved runs at the largest N below ``sizes[0]``, per split and model.
+
+    The saved runs must share this run's protocol (data, test size, folds, ``cv_full_max``,
+    ``refine``); every (split, model) of this run must be found. Raises SystemExit otherwise.
+    """
+    first = min(sizes)
+    if first <= settings["cv_full_max"]:
+        raise SystemExit(f"--seed-from needs the first size above --cv-full-max "
+                         f"({settings['cv_full_max']}): below it the full grid runs anyway")
+    starts: dict[int, dict[str, dict[str, Any]]] = {s: {} for s in split_ids}
+    for name in names:
+        saved = json.loads((RESULTS / f"{name}.json").read_text())
+        st = saved["settings"]
+        for key in ("quick", "test", "folds", "cv_full_max", "refine"):
+            have = st.get(key, 2.0 if key == "refine" else None)  # refine: 2 before the option
+            if have != settings[key]:
+                raise SystemExit(f"--seed-from {name}: its {key} is {have}, this run's is "
+                                 f"{settings[key]}")
+        for sid, sp in zip(saved_split_ids(st), saved["splits"]):
+            for label, m in sp["models"].items():
+                if sid not in starts or label not in models:
+                    continue
+                below = [r for r in m["curve"] if r["n"] < first]
+                if not below:
+                    continue
+                r = max(below, key=lambda r: r["n"])
+                old = starts[sid].get(label)
+                if old is None or r["n"] > old["n"]:
+                    starts[sid][label] = {"file": name, "n": r["n"], "sigma": r["sigma"],
+                                          "lam": r["lam"]}
+    missing = [f"split {s} {m}" for s in split_ids for m in models if m not in starts[s]]
+    if missing:
+        raise SystemExit(f"--seed-from: no CV choice below N = {first} for " + "; ".join(missing))
+    return starts
 
 
 def summarise(splits: list[dict[str, Any]], sizes: list[int], models: list[str]
@@ -143,27 +226,35 @@ def summarise(splits: list[dict[str, Any]], sizes: list[int], models: list[str]
     return res
 
 
-def plot(summary: dict[str, dict[int, tuple[float, float]]], path: Any, title: str) -> None:
-    """Log-log learning curves with the research figures dashed."""
+def plot(summary: dict[str, dict[int, tuple[float, float]]], path: Any, title: str,
+         paper: dict[str, dict[int, float]] | None = None) -> None:
+    """Log-log learning curves with the research figures dashed and the paper's stars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for (label, curve), color in zip(summary.items(), ["C0", "C1", "C2", "C3", "C4", "C5"]):
+    fig, ax = plt.subplots(figsize=(8.6, 4.8))
+    colors = {label: f"C{i}" for i, label in enumerate(MODELS)}
+    for label, curve in summary.items():
+        color = colors.get(label, "k")
         ns = sorted(curve)
-        ax.errorbar(ns, [curve[n][0] for n in ns], yerr=[curve[n][1] for n in ns], marker="o",
-                    color=color, label=f"{label} (asktell)", capsize=3)
+        random_w1 = label == "W1, random CM"  # on top of the sorted W1 curve: open, dotted
+        ax.errorbar(ns, [curve[n][0] for n in ns], yerr=[curve[n][1] for n in ns],
+                    marker="s" if random_w1 else "o", mfc="none" if random_w1 else color,
+                    ms=8 if random_w1 else 5, ls=":" if random_w1 else "-", color=color,
+                    label=f"{DISPLAY.get(label, label)} (asktell)", capsize=3)
         ref = REFERENCE.get(label, {})
         if ref:
             rn = sorted(ref)
             ax.plot(rn, [ref[n] for n in rn], ls="--", color=color, alpha=0.6, marker="x")
+        for n, v in (paper or {}).get(label, {}).items():
+            ax.plot([n], [v], marker="*", ms=14, color=color, mec="k", ls="none")
     ax.set_xscale("log")
     ax.set_yscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    ticks = [t for t in (4, 5, 6, 8, 10, 15, 20, 30, 40, 60) if
+    ticks = [t for t in (4, 5, 6, 8, 10, 15, 20, 30, 40, 60, 80) if
              min(v[0] for c in summary.values() for v in c.values()) * 0.8 <= t <=
              max(v[0] for c in summary.values() for v in c.values()) * 1.25]
     ax.set_yticks(ticks)
@@ -177,10 +268,116 @@ def plot(summary: dict[str, dict[int, tuple[float, float]]], path: Any, title: s
     ax.set_ylabel("test MAE of atomization energy (kcal/mol)")
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, title="dashed x: research script (issue)", title_fontsize=7)
+    legend_title = "dashed x: research script (issue)"
+    if paper:
+        legend_title += "; star: paper (text, ~6 at 10k)"
+    ax.legend(fontsize=7, title=legend_title.replace("; ", "\n"), title_fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def merge(names: list[str], out: str) -> dict[str, Any]:
+    """One results file from saved runs: every (model, split, N) they hold, nothing recomputed.
+
+    The runs must share the protocol (data, test size, folds, ``cv_full_max``, ``refine``). A
+    (model, split, N) held by two files keeps the first file's figure; differing duplicates are
+    listed under ``duplicates`` (random-CM rows differ when the runs' largest N differ: the test
+    molecules' random atom orders are drawn after the training pool's).
+    """
+    cells: dict[str, dict[int, dict[int, dict[str, Any]]]] = {}
+    sources, duplicates = [], []
+    protocol: dict[str, Any] | None = None
+    for name in names:
+        saved = json.loads((RESULTS / f"{name}.json").read_text())
+        st = saved["settings"]
+        mine = {k: st.get(k, 2.0 if k == "refine" else None)
+                for k in ("quick", "test", "folds", "cv_full_max", "refine", "lams")}
+        if protocol is None:
+            protocol = {**mine, "source": st["source"], "sigma_grids": st["sigma_grids"]}
+        elif any(mine[k] != protocol[k] for k in mine):
+            raise SystemExit(f"--merge: {name} differs in protocol ({mine} vs {protocol})")
+        ids = saved_split_ids(st)
+        mach = saved["machine"]
+        sources.append({"name": name, "argv": mach.get("argv"), "git": mach.get("git"),
+                        "date": mach.get("date"), "seconds": saved["seconds"],
+                        "sizes": st["sizes"], "split_ids": ids,
+                        "models": list(saved["summary"]), "seed_from": st.get("seed_from")})
+        for sid, sp in zip(ids, saved["splits"]):
+            for label, m in sp["models"].items():
+                for r in m["curve"]:
+                    rec = {"mae": r["mae"], "sigma": r["sigma"], "lam": r["lam"], "file": name}
+                    row = cells.setdefault(label, {}).setdefault(int(r["n"]), {})
+                    if sid not in row:
+                        row[sid] = rec
+                    elif abs(row[sid]["mae"] - r["mae"]) > 1e-6:
+                        duplicates.append({"model": label, "split": sid, "n": r["n"],
+                                           "kept": row[sid], "other": rec})
+    assert protocol is not None
+    order = [m for m in FIG3_ROWS if m in cells] + [m for m in cells if m not in FIG3_ROWS]
+    sizes = sorted({n for c in cells.values() for n in c})
+    summary: dict[str, dict[str, dict[str, Any]]] = {}
+    rows = []
+    for label in order:
+        summary[label] = {}
+        row = [DISPLAY.get(label, label)]
+        for n in sizes:
+            got = cells[label].get(n)
+            if not got:
+                row.append("-")
+                continue
+            ids = sorted(got)
+            v = [got[i]["mae"] for i in ids]
+            sd = float(np.std(v, ddof=1)) if len(v) > 1 else None
+            summary[label][str(n)] = {"mean": float(np.mean(v)), "sd": sd, "split_ids": ids,
+                                      "maes": v}
+            cell = (f"{np.mean(v):.2f} ± {sd:.2f}" if sd is not None
+                    else f"{v[0]:.2f} (split {ids[0]})")
+            notes = []
+            if n in REFERENCE.get(label, {}):
+                notes.append(f"research {REFERENCE[label][n]}")
+            if n in PAPER.get(label, {}):
+                notes.append(f"paper ~{PAPER[label][n]:g}")
+            row.append(cell + (f" ({'; '.join(notes)})" if notes else ""))
+        rows.append(row)
+    table = markdown_table(["model"] + [f"N = {n:,}" for n in sizes], rows)
+    counts = {len(c["split_ids"]) for s in summary.values() for c in s.values()}
+    n_splits = f"{max(counts)}" if len(counts) == 1 else f"1 to {max(counts)}"
+    payload = {
+        "machine": machine_info(),
+        "settings": {**protocol, "sizes": sizes, "merged_from": names},
+        "summary": summary,
+        "reference": REFERENCE,
+        "paper": PAPER,
+        "display_names": DISPLAY,
+        "sources": sources,
+        "duplicates": duplicates,
+        "cells": {k: {str(n): {str(i): r for i, r in c.items()} for n, c in v.items()}
+                  for k, v in cells.items()},
+        "seconds": sum(s["seconds"] for s in sources),
+        "goal": {"text": "information: every row of the paper's Fig. 3 at every N the saved "
+                 "runs hold, merged without recomputation; the research script's figures "
+                 "(issue, one split) and the paper's (text: W1 ~6 kcal/mol at 10k) beside ours",
+                 "met": True},
+    }
+    path = write_results(out, payload, table, "QML learning curves on QM9, every row of the "
+                         "paper's Fig. 3 (test MAE in kcal/mol; mean ± sd over splits, else the "
+                         "one split)")
+    lines = ["", "Merged from (the date above is the merge's; each run's own below):", ""]
+    for src in sources:
+        argv = " ".join(f'"{a}"' if " " in a else a for a in (src["argv"] or [])[1:])
+        lines.append(f"- `{src['name']}`: splits {src['split_ids']}, N = "
+                     f"{', '.join(str(n) for n in src['sizes'])}, {src['date']}, "
+                     f"{src['seconds']:.0f} s; " + (f"`{argv}`" if argv else "defaults"))
+    md = path.with_suffix(".md")
+    md.write_text(md.read_text().rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    plot({k: {int(n): (c["mean"], c["sd"] or 0.0) for n, c in v.items()}
+          for k, v in summary.items()}, RESULTS / f"{out}.png",
+         f"QM9 atomization energy, {protocol['test']} test molecules, {n_splits} splits, "
+         f"{protocol['folds']}-fold CV", paper=PAPER)
+    print(table)
+    return payload
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,6 +388,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+")
     ap.add_argument("--test", type=int)
     ap.add_argument("--splits", type=int, default=3)
+    ap.add_argument("--split-ids", type=int, nargs="+",
+                    help="run these splits (seeds) instead of 0 .. --splits - 1")
+    ap.add_argument("--seed-from", nargs="+", metavar="NAME",
+                    help="results stems: their CV choices at the largest N below the first "
+                    "of --sizes (per split and model) seed that size's sigma grid, as in a run "
+                    "that included the smaller sizes; adds sizes to saved runs")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-full-max", type=int, default=2000,
                     help="largest N with the full CV grid (above: 3 sigmas around the last best)")
@@ -202,10 +405,15 @@ def main(argv: list[str] | None = None) -> None:
                     "OpenBLAS's second thread made Cholesky factorisations up to 100x slower")
     ap.add_argument("--name", default=NAME, help="results file stem")
     ap.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON only")
+    ap.add_argument("--merge", nargs="+", metavar="NAME",
+                    help="write --name from these saved runs (results stems), computing nothing")
     args = ap.parse_args(argv)
+    if args.merge:
+        if args.name == NAME:
+            raise SystemExit("--merge needs --name (not the default run's file)")
+        merge(args.merge, args.name)
+        return
     if args.replot:
-        import json
-
         saved = json.loads((RESULTS / f"{args.name}.json").read_text())
         st = saved["settings"]
         summ = {k: {int(n): (v["mean"], v["sd"]) for n, v in c.items()}
@@ -231,12 +439,19 @@ def main(argv: list[str] | None = None) -> None:
     sizes = sorted(sizes)
     if n_test + max(sizes) > len(data):
         raise SystemExit(f"{n_test} test + {max(sizes)} training molecules > {len(data)}")
+    split_ids = args.split_ids or list(range(args.splits))
+    args.splits = len(split_ids)
+    starts: dict[int, dict[str, dict[str, Any]]] = {}
+    if args.seed_from:
+        starts = load_starts(args.seed_from, sizes, split_ids, args.models,
+                             {"quick": args.quick, "test": n_test, "folds": args.folds,
+                              "cv_full_max": args.cv_full_max, "refine": args.refine})
     info = machine_info()
     t0 = time.perf_counter()
     splits = []
-    for s in range(args.splits):
+    for s in split_ids:
         splits.append(run_split(data, s, sizes, n_test, args.folds, args.cv_full_max,
-                                args.models, args.refine))
+                                args.models, args.refine, starts.get(s)))
     summary = summarise(splits, sizes, args.models)
     rows, checks = [], []
     for label in args.models:
@@ -268,7 +483,9 @@ def main(argv: list[str] | None = None) -> None:
     payload = {
         "machine": info,
         "settings": {"quick": args.quick, "source": source, "sizes": sizes, "test": n_test,
-                     "splits": args.splits, "folds": args.folds, "cv_full_max": args.cv_full_max,
+                     "splits": args.splits, "split_ids": split_ids,
+                     "seed_from": args.seed_from, "folds": args.folds,
+                     "cv_full_max": args.cv_full_max,
                      "refine": args.refine, "blas_threads": args.blas_threads,
                      "lams": LAMS, "sigma_grids": {k: v[2] for k, v in MODELS.items()},
                      "representation": "Coulomb matrix, upper triangle with diagonal, 29 atoms"},

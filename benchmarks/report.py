@@ -27,6 +27,7 @@ ORDER = [
     ("bbob", "COCO BBOB f1-f24"),
     ("rewards", "Reward scoring: composite vs a naive loop"),
     ("qml_learning_curves", "QML: learning curves on QM9 (the paper's Fig. 3)"),
+    ("qml_learning_curves_fig3", "QML: every row of the paper's Fig. 3 to N = 10,000 (merged)"),
     ("qml_learning_curves_w1_10k", "QML: W1 at N = 10,000"),
     ("qml_displacement", "QML: the paper's Fig. 2 as published (acetone, Lennard-Jones)"),
     ("qml_smoothness", "QML: smoothness along a displaced atom (asktell's QM9-trained variant)"),
@@ -54,6 +55,13 @@ ORDER = [
 
 #: Results written by a script under another name (its ``--out``), and the command.
 SCRIPTS = {
+    "qml_learning_curves_fig3": "benchmarks/qml_learning_curves.py --merge qml_learning_curves "
+    "qml_learning_curves_w1_10k qml_learning_curves_gauss_random qml_learning_curves_w1_random "
+    "qml_learning_curves_10k_split0 qml_learning_curves_10k_splits12 "
+    "qml_learning_curves_random_splits12 --name qml_learning_curves_fig3 (the runs it merges: "
+    "docs/qml.md)",
+    "qml_learning_curves_w1_10k": "benchmarks/qml_learning_curves.py --models "
+    "\"W1 (random = sorted)\" --sizes 1000 2000 4000 8000 10000 --name qml_learning_curves_w1_10k",
     "qml_learning_curves_gauss_random": "benchmarks/qml_learning_curves.py --models "
     "\"Gaussian, random CM\" --splits 1 --sizes 1000 2000 4000 8000 "
     "--name qml_learning_curves_gauss_random",
