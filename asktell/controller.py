@@ -446,7 +446,7 @@ class Controller:
             values[i] = e.value if scalar else e.result
             if e.error is not None:
                 errors.append(EvaluationError(i, e.error["type"], e.error["message"]))
-        todo = [i for i in range(n) if i not in known]
+        todo = [i for i in range(n) if i not in known] if known else None
         pending: list[Any] = []
         clock = time.monotonic
         start = clock()
@@ -461,8 +461,10 @@ class Controller:
             pending.clear()
 
         try:
-            if todo:
-                evaluate.submit(xs if len(todo) == n else take(xs, todo), todo)
+            if todo is None:
+                evaluate.submit(xs)
+            elif todo:
+                evaluate.submit(take(xs, todo), todo)
             while evaluate.in_flight:
                 for r in evaluate.results():
                     values[r.key] = r.value
@@ -479,11 +481,11 @@ class Controller:
                 except Exception:  # the store is what failed: nothing more to save
                     log.debug("could not keep the finished evaluations", exc_info=True)
             raise
-        errors.sort(key=lambda e: e.index)
-        evaluate.log_failures(errors, n)
-        if scalar:
-            return Evaluation(np.array([np.nan if v is None else v for v in values],
-                                       dtype=np.float64), tuple(errors))
+        if errors:
+            errors.sort(key=lambda e: e.index)
+            evaluate.log_failures(errors, n)
+        if scalar:  # a failure's value is NaN already
+            return Evaluation(np.array(values, dtype=np.float64), tuple(errors))
         return Evaluation(tuple(values), tuple(errors))
 
     def _controller_state(self, elapsed: float) -> dict[str, Any]:
