@@ -25,7 +25,6 @@ What happens when things go wrong:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
@@ -364,7 +363,7 @@ class DaskEvaluator(Evaluator):
                 client = Client(scheduler_file=str(where), timeout=t, set_as_default=False)
             else:
                 client = Client(where, timeout=t, set_as_default=False)
-        except (OSError, asyncio.TimeoutError, ValueError) as e:
+        except (OSError, TimeoutError, ValueError) as e:  # asyncio.TimeoutError is TimeoutError
             raise SchedulerUnreachableError(
                 f"scheduler {what} cannot be reached within {t:g} s ({type(e).__name__}: "
                 f"{e}); is `dask scheduler` running there?") from None
