@@ -148,7 +148,8 @@ class Controller:
         each update and every finished evaluation is kept.
     max_in_flight : int, optional
         With ``mode="async"``: candidates kept in flight; default the evaluator's
-        ``n_workers`` (1 for an evaluator without workers), at most the method's own bound.
+        :attr:`~asktell.Evaluator.capacity` (its workers; 1 in process), at most the method's
+        own bound.
 
     Examples
     --------
