@@ -192,6 +192,7 @@ def run_async(ctl: Controller) -> RunResult:
         return tracker.check(opt.iterations, opt.evaluations, ctl._best_loss(),
                              base + perf() - start, ctl._last_batch, own_stop())
 
+    bar = ctl._progress_bar()
     try:
         reason = check()
         if reason is None:
@@ -227,6 +228,9 @@ def run_async(ctl: Controller) -> RunResult:
                     elapsed = base + perf() - start
                     _updated(ctl, u, errors, elapsed=elapsed)
                     last_commit = clock()
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(fbest=f"{opt.fbest():.6g}", refresh=False)
                     if ctl.log_every and opt.iterations % ctl.log_every == 0:
                         log.info("iteration %d, evaluations %d, fbest %.8g",
                                  opt.iterations, opt.evaluations, opt.fbest())
@@ -256,6 +260,9 @@ def run_async(ctl: Controller) -> RunResult:
                 log.debug("could not keep the state of the async run", exc_info=True)
             store.set_meta(status="interrupted")
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     ev.cancel()  # what is still running is not needed
     elapsed = base + perf() - start
     if store is not None:
