@@ -262,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         print(f"asktell: {e}", file=sys.stderr)
         return 2
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as e:
+        print(f"asktell: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("asktell: interrupted; resume with `asktell resume RUN_DIR`", file=sys.stderr)
         return 130

@@ -161,6 +161,14 @@ def test_cli_bad_callable_is_a_config_error(tmp_path, capsys, target, msg):
     assert "Traceback" not in err
 
 
+def test_cli_out_under_a_file_is_one_line(logistic_config, tmp_path, capsys):
+    code = main(["run", str(logistic_config), "--out", str(logistic_config / "run"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Not a directory" in err and str(logistic_config) in err, err
+    assert "Traceback" not in err
+
+
 def _bad_state(key, value):
     """Load a state whose method entry ``key`` holds ``value`` (a damaged checkpoint)."""
     opt = asktell.create("snes", x0=[1.0, 2.0], seed=1)
