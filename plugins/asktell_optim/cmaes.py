@@ -180,17 +180,23 @@ class CMAES(AsyncAskTell, PopulationOptimiser):
             xs = self._repair(xs)[0]  # pycma's closed upper bound vs our half-open box
         return xs
 
-    stale_results = ("passed to pycma's tell with the generation they complete; pycma "
-                     "re-expresses them from its archive and repairs unknown ones")
+    stale_results = ("passed to pycma's tell with the generation they complete, their "
+                     "length repaired by pycma (check_points) as for solutions it did not "
+                     "sample, since their step is measured from a mean that has moved")
 
     def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         raw = np.array(self._es.ask(n), dtype=float)
         xs = self._repair(raw.copy())[0] if self._boundaries is not None else raw.copy()
-        return xs, raw
+        # the record: pycma's sample and the update it was drawn after
+        return xs, np.column_stack([raw, np.full(n, float(self._es.countiter))])
 
     def _update_async(self, candidates: np.ndarray, records: np.ndarray,
                       losses: np.ndarray) -> None:
-        self._es.tell([r.copy() for r in records], losses.tolist())
+        stale = [i for i in range(len(records)) if records[i, -1] < self._es.countiter]
+        # pycma repairs the length of the points named in check_points, as it does for
+        # solutions it did not sample: a stale step is measured from a mean that has moved
+        self._es.tell([r[:-1].copy() for r in records], losses.tolist(),
+                      check_points=stale or None)
 
     def _tell(self, losses: np.ndarray) -> None:
         self._es.tell(self._X, losses.tolist())
