@@ -92,6 +92,8 @@ def restore_async(ctl: Controller) -> None:
     kept = store.evaluations(after=after)
     if not kept:
         return
+    assert isinstance(ctl.evaluate, Evaluator)  # check_async made sure
+    scalar = ctl.evaluate.output == "scalar"
     # The pattern of the interrupted run: top up, then one ask per told result.
     free = limit - len(opt.outstanding[0])
     if free > 0:
@@ -104,7 +106,7 @@ def restore_async(ctl: Controller) -> None:
                 f"{store.path}: replaying evaluation {e.index}, {opt.name} asked another "
                 "candidate than the one stored: the method, its arguments, the code or "
                 "max_in_flight changed since the run was written")
-        told = e.value if getattr(ctl.evaluate, "output", "scalar") == "scalar" else e.result
+        told = e.value if scalar else e.result
         for u in opt.tell_async([e.index], [told]):
             _updated(ctl, u, {}, replaying=True)
         if len(opt.outstanding[0]) < limit:
@@ -122,9 +124,7 @@ def _updated(ctl: Controller, u: AsyncUpdate, errors: dict[int, Any], *,
     if store is None:
         return
     vals = u.told.values
-    finite = vals[np.isfinite(vals)]
-    batch_best = math.nan if not finite.size else float(
-        finite.min() if opt.direction.sign > 0 else finite.max())
+    batch_best = ctl._batch_best(vals)
     errs = [dict(errors.pop(k), index=i) for i, k in enumerate(u.keys) if k in errors]
     if math.isnan(elapsed):
         elapsed = ctl._elapsed_before

@@ -505,17 +505,23 @@ class Controller:
         except Exception:  # the batches are committed: a resume replays them instead
             log.warning("could not write the final checkpoint", exc_info=True)
 
+    def _batch_best(self, vals: np.ndarray) -> float:
+        """The best recorded value of a batch in the method's direction (NaN: none finite)."""
+        sign = self.optimiser.direction.sign
+        best = float(vals.min() if sign > 0 else vals.max())
+        if math.isfinite(best):
+            return best
+        finite = vals[np.isfinite(vals)]  # failures are NaN: the best of the others
+        return math.nan if not finite.size else float(
+            finite.min() if sign > 0 else finite.max())
+
     def _commit(
         self, xs: Any, evaluation: Evaluation, told: Told, t_ask: float, t_eval: float,
         t_tell: float, elapsed: float,
     ) -> None:
         opt = self.optimiser
         vals = told.values
-        batch_best = float(vals.min() if opt.direction.sign > 0 else vals.max())
-        if not math.isfinite(batch_best):  # NaN for failures: the best of the others
-            finite = vals[np.isfinite(vals)]
-            batch_best = float("nan") if not finite.size else float(
-                finite.min() if opt.direction.sign > 0 else finite.max())
+        batch_best = self._batch_best(vals)
         now = time.monotonic()
         due = (opt.iterations - self._checkpointed >= self.checkpoint_every
                or now - self._checkpoint_time >= self.checkpoint_seconds)
