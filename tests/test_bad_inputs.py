@@ -100,6 +100,26 @@ API_CASES = [
     ("dask scheduler unreachable", lambda: _needs("distributed") or asktell.DaskEvaluator(
         square, scheduler="tcp://127.0.0.1:9", connect_timeout=2),
      asktell.SchedulerUnreachableError, "cannot be reached within 2 s"),
+    ("timeout zero", lambda: asktell.ParallelEvaluator(square, timeout=0),
+     ValueError, "timeout must be a positive number of seconds or None, got 0"),
+    ("timeout infinite", lambda: asktell.ParallelEvaluator(square, timeout=float("inf")),
+     ValueError, "timeout must be a positive number of seconds"),
+    ("backend dask on ParallelEvaluator", lambda: asktell.ParallelEvaluator(
+        square, backend="dask"), ValueError, "use asktell.DaskEvaluator"),
+    ("keys of another length", lambda: SequentialEvaluator(square).submit(
+        np.zeros((2, 1)), keys=[0]), ValueError, "got 1 keys for 2 candidates"),
+    ("controller mode misspelt", lambda: Controller(
+        asktell.create("xnes", x0=[1.0]), SequentialEvaluator(square), mode="asynch"),
+     ValueError, "mode must be 'sync' or 'async'"),
+    ("max_in_flight zero", lambda: Controller(
+        asktell.create("xnes", x0=[1.0]), SequentialEvaluator(square), mode="async",
+        max_in_flight=0), ValueError, "max_in_flight must be a positive int"),
+    ("async with a synchronous method", lambda: Controller(
+        asktell.create("nelder-mead", x0=[1.0]), SequentialEvaluator(square), mode="async"),
+     TypeError, "nelder-mead does not support asynchronous evaluation"),
+    ("async with a plain callable", lambda: Controller(
+        asktell.create("xnes", x0=[1.0]), lambda xs: [0.0] * len(xs), mode="async"),
+     TypeError, "needs a streaming asktell.Evaluator"),
     ("a 2-d evaluation", lambda: Evaluation(np.zeros((2, 2))),
      ValueError, "must be 1-d"),
     ("an error outside the batch", lambda: Evaluation(
