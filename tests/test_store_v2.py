@@ -104,10 +104,12 @@ def test_resume_refuses_a_changed_shape(tmp_path, changed, key):
                           SequentialEvaluator(sphere))
 
 
-def test_schema_1_run_directory_opens_shows_exports_and_resumes(tmp_path):
-    """A run directory written by the previous main (schema 1) still works."""
+@pytest.mark.parametrize("written_by", ["store_v1_xnes", "store_v2_xnes"])
+def test_older_schema_run_directory_opens_shows_exports_and_resumes(tmp_path, written_by):
+    """Run directories written by earlier mains (schema 1, and schema 2 by 0d003d7) still
+    work: read in memory without touching the file, migrated on the first write."""
     old = tmp_path / "old"
-    shutil.copytree(DATA / "store_v1_xnes", old)
+    shutil.copytree(DATA / written_by, old)
     before = (old / "run.sqlite").read_bytes()
     info = asktell.summary(old)  # read-only: migrated in memory, the file untouched
     assert info["iterations"] == 12 and info["evaluations"] == 72 and info["status"] == "finished"
