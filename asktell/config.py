@@ -30,7 +30,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
@@ -56,11 +56,6 @@ __all__ = [
 ]
 
 SECTIONS = ("run", "problem", "reward", "optimiser", "boundaries", "evaluator", "stop")
-RUN_KEYS: dict[str, type | tuple[type, ...]] = {
-    "out": str, "progress": bool, "log_every": int, "plot": bool, "checkpoint_every": int,
-    "checkpoint_seconds": (int, float), "commit_seconds": (int, float),
-    "mode": str, "max_in_flight": int,
-}
 
 
 class FieldError(ValueError):
@@ -160,6 +155,10 @@ class RunSection:
                 "checkpoint_seconds": self.checkpoint_seconds,
                 "commit_seconds": self.commit_seconds, "mode": self.mode,
                 "max_in_flight": self.max_in_flight}
+
+
+#: The keys of ``[run]``: the fields of :class:`RunSection`.
+_RUN_KEYS = tuple(f.name for f in fields(RunSection))
 
 
 @dataclass(frozen=True)
@@ -463,8 +462,9 @@ def parse_config(config: Mapping[str, Any], source: str = "<dict>") -> RunConfig
 
     run = config.get("run", {})
     for k in run:
-        if k not in RUN_KEYS:
-            raise ConfigError(source, f"run.{k}", f"unknown key; expected one of {list(RUN_KEYS)}")
+        if k not in _RUN_KEYS:
+            raise ConfigError(source, f"run.{k}",
+                              f"unknown key; expected one of {list(_RUN_KEYS)}")
     run_section = _section(source, "run", RunSection, run)
     try:
         stop = StoppingRules.from_dict(config.get("stop", {}))
