@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.linalg
-from scipy.linalg.lapack import dsyevd as _dsyevd
 
 from asktell.boundaries import Boundaries
 from asktell.protocol import MINIMISE
@@ -25,16 +23,23 @@ _MAX_COND = 1e14
 def _expm_symmetric(m: np.ndarray) -> np.ndarray:
     """Matrix exponential of a symmetric matrix.
 
-    Through LAPACK's symmetric eigensolver for small matrices (less call overhead than
-    ``scipy.linalg.expm``, and exact for symmetric input), through ``scipy.linalg.expm`` above
-    16 dimensions, where its Padé approximant is faster.
+    Through LAPACK's symmetric eigensolver (``numpy.linalg.eigh``, ``?syevd`` on the upper
+    triangle: the same call, bit for bit, as ``scipy.linalg.lapack.dsyevd`` that earlier
+    versions made, so runs written by them resume identically) for up to 16 dimensions, where
+    it has less call overhead than ``scipy.linalg.expm`` and is exact for symmetric input;
+    through ``scipy.linalg.expm`` above, where its Padé approximant is faster. scipy.linalg is
+    imported only then: it costs more start-up time than the rest of a one-batch run.
     """
-    if m.shape[0] > 16:
-        return scipy.linalg.expm(m)
-    w, v, info = _dsyevd(m, compute_v=1)
-    if info != 0:  # pragma: no cover - LAPACK failure on a finite symmetric matrix
-        return scipy.linalg.expm(m)
-    return (v * np.exp(w)) @ v.T
+    if m.shape[0] <= 16:
+        try:
+            w, v = np.linalg.eigh(m, UPLO="U")
+        except np.linalg.LinAlgError:  # pragma: no cover - no convergence on finite input
+            pass
+        else:
+            return (v * np.exp(w)) @ v.T
+    import scipy.linalg
+
+    return scipy.linalg.expm(m)
 
 
 #: The condition number is checked every this many batches (an eigendecomposition costs more
