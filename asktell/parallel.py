@@ -114,7 +114,7 @@ class _Lane:
         fresh = self.executor is None
         if self.executor is None:
             if self.backend == "loky":
-                from joblib.externals.loky import ProcessPoolExecutor
+                from loky import ProcessPoolExecutor
 
                 self.executor = ProcessPoolExecutor(
                     max_workers=1, timeout=IDLE_TIMEOUT, initializer=_worker_init,
@@ -423,8 +423,16 @@ class ParallelEvaluator(Evaluator):
         """
         self._todo.clear()
         lanes, self._lanes = self._lanes, []
-        for lane in lanes:
-            lane.close()
+        if len(lanes) < 2 or self.backend != "loky":
+            for lane in lanes:
+                lane.close()
+            return
+        # Each close waits for its worker process to exit: wait for all at once.
+        closers = [threading.Thread(target=lane.close, name="asktell-close") for lane in lanes]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join()
 
     def __del__(self) -> None:
         try:

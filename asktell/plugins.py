@@ -5,19 +5,28 @@ Plugins are found through the entry-point group ``asktell`` and loaded in our ow
 plugin that fails to import (a syntax error, a missing dependency) is recorded with its error and
 an install hint, and every other plugin still loads. Built-in plugins go through the same door.
 
-Loading is two-staged, so that a name costs only the code that provides it:
+Loading is three-staged, so that a name costs only the code that provides it:
 
-1. **Registration** imports each plugin's *entry module* (a light module: hook implementations
+1. **Finding the plugin.** A distribution may declare the names each of its plugins provides,
+   one entry-point group per family (``asktell.optimiser``, ``asktell.problem``, ...), each
+   entry naming the plugin's entry module: ``xnes = "asktell_optim"``. pip keeps these in step
+   with what is installed. Looking up a declared name imports only the plugin that declares it;
+   looking up any other name, or listing names, imports every plugin's entry module.
+2. **Registration** imports a plugin's *entry module* (a light module: hook implementations
    and nothing heavy) and runs its hooks. A hook registers each name with a *lazy reference*,
    ``"package.module:attribute"``, and the top-level modules the name needs
    (``requires=("torch",)``), checked with :func:`importlib.util.find_spec` (nothing is imported).
-2. **Resolution**: :meth:`Registry.get` imports the referenced module the first time that name
+3. **Resolution**: :meth:`Registry.get` imports the referenced module the first time that name
    is looked up. A name whose requirements are missing is listed (``asktell plugins`` says what
    is missing and how to install it) and says nothing until it is asked for; then
    :class:`PluginUnavailableError` names the install command.
 
 A factory may also be registered as the object itself (``registry.add("x", X)``); it is then
 imported with the entry module.
+
+Two plugins registering one name is an error (:class:`DuplicateNameError`, recorded as the
+second plugin's failure); with declared names it shows once both plugins are imported (when
+names are listed, or a name neither declares is looked up).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -39,6 +48,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._lazy import lazy_exports
 from .hookspecs import FAMILIES, PROJECT
 
 __all__ = [
@@ -352,6 +362,14 @@ def _installed(module: str) -> bool:
     return _SPEC_CACHE[top]
 
 
+def _installed_entry_points() -> list[md.EntryPoint]:
+    """Installed entry points in the group ``asktell`` and the groups ``asktell.<family>``
+    (the installed metadata is read once)."""
+    found = md.entry_points()
+    groups = [ENTRY_POINT_GROUP, *(f"{ENTRY_POINT_GROUP}.{f}" for f in FAMILIES)]
+    return [ep for g in groups for ep in found.select(group=g)]
+
+
 _PLURALS = {f"{f}s": f for f in FAMILIES} | {"summaries": "summary"}
 
 
@@ -371,10 +389,42 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, Entry]] = {f: {} for f in FAMILIES}
-        self.failures: list[PluginFailure] = []
-        self.plugins: list[_PluginInfo] = []
+        self._failures: list[PluginFailure] = []
+        self._plugins: list[_PluginInfo] = []
         self._pm = pluggy.PluginManager(PROJECT)
         self._pm.add_hookspecs(hookspecs)
+        #: Entry points found but not imported yet, by plugin (entry-point) name.
+        self._pending: dict[str, md.EntryPoint] = {}
+        #: (family, name) -> the pending plugin that declares it.
+        self._declared: dict[tuple[str, str], str] = {}
+        self._loading = threading.RLock()
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        """Plugins that could not be loaded or failed while registering (imports every
+        plugin's entry module first)."""
+        self._load_all()
+        return self._failures
+
+    @property
+    def plugins(self) -> list[_PluginInfo]:
+        """The plugins registered (imports every plugin's entry module first)."""
+        self._load_all()
+        return self._plugins
+
+    def versions(self) -> dict[str, str | None]:
+        """Plugin name -> version of its distribution, for every plugin found, imported or not
+        (read from the installed metadata: nothing is imported).
+
+        Returns
+        -------
+        dict
+        """
+        out = {p.name: p.version for p in self._plugins}
+        for name, ep in self._pending.items():
+            dist = getattr(ep, "dist", None)
+            out[name] = dist.version if dist is not None else None
+        return dict(sorted(out.items()))
 
     # ------------------------------------------------------------------ building
 
@@ -391,7 +441,10 @@ class Registry:
         Parameters
         ----------
         entry_points : iterable of importlib.metadata.EntryPoint, optional
-            Default: every entry point in the group ``asktell``.
+            Default: every installed entry point. Those in the group ``asktell`` are plugins,
+            those in ``asktell.<family>`` declare the names a plugin provides; others are
+            ignored. Nothing is imported here: a plugin's entry module is imported when a name
+            it provides is looked up (see the module docstring).
         plugins : iterable of modules or objects
             More plugins to register directly (for tests and scripts).
         core : bool
@@ -407,13 +460,51 @@ class Registry:
 
             reg.register(_core_plugin, name="asktell", distribution="asktell",
                          version=__version__)
-        if entry_points is None:
-            entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
-        for ep in sorted(entry_points, key=lambda e: e.name):
-            reg._load_entry_point(ep)
+        found = _installed_entry_points() if entry_points is None else list(entry_points)
+        for ep in sorted(found, key=lambda e: e.name):
+            if ep.group == ENTRY_POINT_GROUP:
+                reg._pending.setdefault(ep.name, ep)
+        reg._declare(found)
         for obj in plugins:
             reg.register(obj)
         return reg
+
+    def _declare(self, found: Iterable[md.EntryPoint]) -> None:
+        """Read the names plugins declare (groups ``asktell.<family>``, see the module
+        docstring). A name declared for two plugins, or for an entry module no plugin has, is
+        not indexed: looking it up imports every plugin."""
+        by_module: dict[str, str] = {}
+        for name, ep in self._pending.items():
+            by_module.setdefault(ep.value.strip(), name)
+        declared: dict[tuple[str, str], str | None] = {}
+        for ep in found:
+            family = ep.group.removeprefix(ENTRY_POINT_GROUP + ".")
+            if family == ep.group or family not in self._entries:
+                continue
+            key = (family, normalise_name(ep.name))
+            plugin = by_module.get(ep.value.strip())
+            declared[key] = plugin if key not in declared or declared[key] == plugin else None
+        self._declared = {k: v for k, v in declared.items() if v is not None}
+
+    def _ensure(self, family: str, key: str) -> None:
+        """Import what provides ``key`` in ``family`` if it is not registered yet: the plugin
+        that declares it, else every plugin."""
+        if not self._pending or key in self._entries[family]:
+            return
+        with self._loading:
+            plugin = self._declared.get((family, key))
+            if plugin is not None and plugin in self._pending:
+                self._load_entry_point(self._pending.pop(plugin))
+            if key not in self._entries[family]:
+                self._load_all()
+
+    def _load_all(self) -> None:
+        """Import every plugin not imported yet."""
+        if not self._pending:
+            return
+        with self._loading:
+            while self._pending:
+                self._load_entry_point(self._pending.pop(next(iter(self._pending))))
 
     def _load_entry_point(self, ep: md.EntryPoint) -> None:
         dist = getattr(ep, "dist", None)
@@ -431,7 +522,7 @@ class Registry:
     ) -> None:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         failure = PluginFailure(plugin, dist, version, f"{type(exc).__name__}: {exc}", hint, tb)
-        self.failures.append(failure)
+        self._failures.append(failure)
         # A missing dependency is not news at start-up: it is reported when one of the plugin's
         # names is asked for (UnknownNameError lists failed plugins) and by `asktell plugins`.
         level = logging.DEBUG if isinstance(exc, ImportError) else logging.WARNING
@@ -487,7 +578,7 @@ class Registry:
             self._pm.unregister(plugin)
             self._fail(pname, distribution, version, e, _install_hint(e, None))
             return
-        self.plugins.append(info)
+        self._plugins.append(info)
 
     def _add(
         self,
@@ -547,12 +638,15 @@ class Registry:
 
     # ------------------------------------------------------------------ lookup
 
-    def _family(self, family: str) -> dict[str, Entry]:
+    def _family_name(self, family: str) -> str:
         fam = family if family in self._entries else normalise_name(family)
         fam = _PLURALS.get(fam, fam)
         if fam not in self._entries:
             raise ValueError(f"unknown family {family!r}; families are {sorted(self._entries)}")
-        return self._entries[fam]
+        return fam
+
+    def _family(self, family: str) -> dict[str, Entry]:
+        return self._entries[self._family_name(family)]
 
     def entry(self, family: str, name: str) -> Entry:
         """The :class:`Entry` for ``name`` in ``family`` (nothing is imported).
@@ -562,20 +656,25 @@ class Registry:
         UnknownNameError
             With the registered names, close matches and plugins that failed to load.
         """
-        entries = self._family(family)
+        fam = self._family_name(family)
+        entries = self._entries[fam]
         key = normalise_name(name) if isinstance(name, str) else name
         try:
             return entries[key]
         except (KeyError, TypeError):
             pass
+        if isinstance(key, str) and self._pending:
+            self._ensure(fam, key)
+            if key in entries:
+                return entries[key]
         msg = (f"no {family} named {name!r}; expected one of: "
                f"{', '.join(sorted(entries)) or 'none registered'}")
         close = difflib.get_close_matches(str(key), list(entries), n=3)
         if close:
             msg += f". Did you mean {' or '.join(repr(c) for c in close)}?"
-        if self.failures:
+        if self._failures:
             msg += ". Plugins that failed to load: " + "; ".join(
-                f"{f.plugin} ({f.error}; {f.hint})" for f in self.failures
+                f"{f.plugin} ({f.error}; {f.hint})" for f in self._failures
             )
         raise UnknownNameError(msg)
 
@@ -607,8 +706,9 @@ class Registry:
         """The name ``factory`` is registered under in ``family``, or None.
 
         Only entries whose module is already imported are compared (``factory`` exists, so its
-        module is): nothing new is imported.
+        module is): no factory is imported (every plugin's entry module is).
         """
+        self._load_all()
         for key, e in sorted(self._family(family).items()):
             if not e.loaded:
                 if e.missing or str(e.target).partition(":")[0] not in sys.modules:
@@ -646,18 +746,21 @@ class Registry:
 
     def names(self, family: str, *, available: bool = False) -> list[str]:
         """Sorted names registered in ``family`` (only the usable ones if ``available``)."""
+        self._load_all()
         return sorted(k for k, e in self._family(family).items() if e.available or not available)
 
     def entries(self) -> list[Entry]:
         """Every entry, sorted by family then name."""
+        self._load_all()
         return [e for f in sorted(self._entries) for _, e in sorted(self._entries[f].items())]
 
     def describe(self) -> dict[str, Any]:
         """Plain-data listing of entries and failures (what ``asktell plugins --json`` prints).
 
-        Nothing is imported: an entry's ``available`` and ``hint`` come from its declared
-        requirements.
+        Every plugin's entry module is imported, no factory: an entry's ``available`` and
+        ``hint`` come from its declared requirements.
         """
+        self._load_all()
         return {
             "entries": [
                 {
@@ -687,69 +790,6 @@ class Registry:
                 for f in self.failures
             ],
         }
-
-
-def lazy_exports(
-    package: str, exports: Mapping[str, str], *, submodules: Iterable[str] = ()
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A module ``__getattr__`` and ``__dir__`` that import a submodule on first use of a name.
-
-    Keeps a plugin's entry module light (PEP 562) while ``from package import Name`` still works.
-
-    Parameters
-    ----------
-    package : str
-        The package's ``__name__``.
-    exports : mapping
-        Public name -> submodule that defines it, relative (``".estimator"``) or absolute.
-    submodules : iterable of str
-        Names in ``exports`` that are the submodule itself (``{"metrics": ".metrics"}`` with
-        ``submodules=("metrics",)``), not an attribute of it.
-
-    Returns
-    -------
-    (__getattr__, __dir__)
-        Assign both in the package's ``__init__``.
-
-    Notes
-    -----
-    A name that is also the name of the submodule defining it (the function ``rollout`` of the
-    module ``rollout``) stays the function once that submodule is imported by anyone, as with
-    ``from .rollout import rollout``: the package's module type is replaced by one that keeps
-    the exported attribute when the import system sets the submodule on the package.
-
-    Examples
-    --------
-    ::
-
-        # my_plugin/__init__.py
-        __getattr__, __dir__ = lazy_exports(__name__, {"Heavy": ".heavy"})
-    """
-    module = sys.modules[package]
-    whole = frozenset(submodules)
-
-    class _LazyPackage(ModuleType):
-        def __setattr__(self, attr: str, value: Any) -> None:
-            if (attr in exports and attr not in whole and isinstance(value, ModuleType)
-                    and value.__name__ == f"{package}.{attr}" and hasattr(value, attr)):
-                value = getattr(value, attr)
-            super().__setattr__(attr, value)
-
-    module.__class__ = _LazyPackage
-
-    def __getattr__(name: str) -> Any:
-        where = exports.get(name)
-        if where is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        found = importlib.import_module(where, package)
-        value = found if name in whole else getattr(found, name)
-        setattr(module, name, value)
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(vars(module)) | set(exports))
-
-    return __getattr__, __dir__
 
 
 _default: Registry | None = None

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def _plugin_versions() -> dict[str, str | None]:
     from .plugins import registry
 
-    return {p.name: p.version for p in registry().plugins}
+    return registry().versions()
 
 
 def _finish(ctl: Controller, run_dir: Path, plot: bool, problem: Any) -> RunResult:

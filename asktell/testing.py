@@ -32,7 +32,13 @@ import numpy as np
 from . import serialization
 from .protocol import AskTell, AsyncAskTell, Estimator, Optimiser, ProtocolError
 
-__all__ = ["check_async", "check_estimator", "check_optimiser", "default_objective"]
+__all__ = [
+    "check_async",
+    "check_declared_names",
+    "check_estimator",
+    "check_optimiser",
+    "default_objective",
+]
 
 Factory = Callable[..., AskTell]
 #: Results for a whole batch: ``results(method, batch) -> list``.
@@ -426,3 +432,52 @@ def check_async(
     assert o.failures == 1, "a None value must count as a failure"
     o.tell_async([keys[0]], [objective(xs[0])])
     assert not o.outstanding[0], "told candidates must leave the outstanding set"
+
+
+def check_declared_names(distribution: str) -> None:
+    """Check that a distribution declares exactly the names its plugins register.
+
+    A distribution may declare the names each of its plugins provides, one entry-point group
+    per family, so that looking a name up imports only that plugin (see
+    :mod:`asktell.plugins`)::
+
+        [project.entry-points.asktell]
+        mine = "my_plugin"
+
+        [project.entry-points."asktell.optimiser"]
+        my-method = "my_plugin"
+
+    Declarations that drift from the hooks only cost start-up time (an undeclared name is still
+    found, by importing every plugin), but say nothing; this check makes them fail a test.
+
+    Parameters
+    ----------
+    distribution : str
+        The installed distribution's name (``"asktell-example-plugin"``).
+
+    Raises
+    ------
+    AssertionError
+        Naming each name registered but not declared (as the line to add) and each declared
+        but not registered, or a plugin of the distribution that fails to load.
+    """
+    import importlib.metadata as md
+
+    from .plugins import ENTRY_POINT_GROUP, Registry, normalise_name
+
+    eps = list(md.distribution(distribution).entry_points)
+    plugins = [ep for ep in eps if ep.group == ENTRY_POINT_GROUP]
+    assert plugins, f"{distribution} has no entry point in the group {ENTRY_POINT_GROUP!r}"
+    reg = Registry.load(entry_points=plugins, core=False)
+    assert not reg.failures, "plugins failed to load: " + "; ".join(
+        f"{f.plugin}: {f.error}" for f in reg.failures)
+    module = {ep.name: ep.value.strip() for ep in plugins}
+    registered = {(e.family, e.name, module[e.plugin]) for e in reg.entries()}
+    prefix = ENTRY_POINT_GROUP + "."
+    declared = {(ep.group.removeprefix(prefix), normalise_name(ep.name), ep.value.strip())
+                for ep in eps if ep.group.startswith(prefix)}
+    problems = [f'not declared: [project.entry-points."{prefix}{f}"] {n} = "{m}"'
+                for f, n, m in sorted(registered - declared)]
+    problems += [f"declared but not registered: {f} {n!r} by {m!r}"
+                 for f, n, m in sorted(declared - registered)]
+    assert not problems, f"{distribution}: " + "; ".join(problems)

@@ -186,11 +186,14 @@ def test_one_iteration_xnes_run_imports_neither_torch_nor_rdkit(tmp_path):
                      "--set", "stop.max_iterations=1", "--out", {str(tmp_path / "run")!r},
                      "--no-progress"])
         print(json.dumps([code, sorted(m for m in sys.modules if m.split(".")[0] in
-                                       ("torch", "rdkit", "asktell_cinn", "asktell_chem"))]))
+                                       ("torch", "rdkit") or m.startswith("asktell_"))]))
     """)
     code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert code == 0
     assert not [m for m in loaded if m.split(".")[0] in ("torch", "rdkit")], loaded
+    # xnes and logistic are declared by asktell_optim: no other plugin is imported (the
+    # example plugins installed beside asktell included)
+    assert {m.split(".")[0] for m in loaded} == {"asktell_optim"}, loaded
     assert "WARNING" not in out.stderr
 
 
@@ -215,6 +218,69 @@ def test_building_the_registry_imports_only_entry_modules():
     assert not {"asktell_optim.cmaes", "asktell_cinn.estimator", "asktell_qml.krr"} & set(
         after_xnes)
     assert not [m for m in after_xnes if m.split(".")[0] in HEAVY]
+
+
+@pytest.mark.parametrize("dist", ["asktell", "asktell-example-plugin",
+                                  "asktell-example-estimator"])
+def test_declared_names_are_the_registered_ones(dist):
+    from asktell.testing import check_declared_names
+
+    check_declared_names(dist)
+
+
+def declare(family, name, module):
+    return md.EntryPoint(name=name, value=module, group=f"asktell.{family}")
+
+
+def test_a_declared_name_imports_only_its_plugin(plugin_dir):
+    eps = [write(plugin_dir, "fake_plugin_da", GOOD.format(name="a-thing")),
+           write(plugin_dir, "fake_plugin_db", GOOD.format(name="b-thing")),
+           declare("problem", "a-thing", "fake_plugin_da")]
+    reg = Registry.load(entry_points=eps, core=False)
+    assert not {"fake_plugin_da", "fake_plugin_db"} & set(sys.modules), "nothing imported yet"
+    assert reg.get("problem", "A_thing").__name__ == "Thing"
+    assert "fake_plugin_da" in sys.modules and "fake_plugin_db" not in sys.modules
+    assert reg.versions() == {"da": None, "db": None}  # every plugin found, imported or not
+    # an undeclared name imports the others
+    assert reg.get("problem", "b-thing").__name__ == "Thing"
+    assert "fake_plugin_db" in sys.modules
+
+
+def test_a_stale_or_conflicting_declaration_falls_back_to_every_plugin(plugin_dir):
+    eps = [write(plugin_dir, "fake_plugin_sa", GOOD.format(name="a-thing")),
+           write(plugin_dir, "fake_plugin_sb", GOOD.format(name="moved")),
+           declare("problem", "moved", "fake_plugin_sa"),   # stale: sa no longer has it
+           declare("problem", "a-thing", "fake_plugin_sa"),
+           declare("problem", "a-thing", "fake_plugin_sb")]  # declared by two: not indexed
+    reg = Registry.load(entry_points=eps, core=False)
+    assert reg.entry("problem", "moved").plugin == "sb"
+    reg = Registry.load(entry_points=eps, core=False)
+    assert reg.entry("problem", "a-thing").plugin == "sa"
+    assert "fake_plugin_sb" in sys.modules
+    with pytest.raises(UnknownNameError, match="no problem named 'nope'"):
+        reg.get("problem", "nope")
+
+
+def test_check_declared_names_says_what_drifted(plugin_dir):
+    from asktell.testing import check_declared_names
+
+    write(plugin_dir, "fake_plugin_drift", GOOD.format(name="kept"))
+    info = plugin_dir / "fake_plugin_drift-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-plugin-drift\n"
+                                   "Version: 0.1\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent("""\
+        [asktell]
+        drift = fake_plugin_drift
+
+        [asktell.problem]
+        gone = fake_plugin_drift
+    """))
+    with pytest.raises(AssertionError) as e:
+        check_declared_names("fake-plugin-drift")
+    assert 'not declared: [project.entry-points."asktell.problem"] kept = "fake_plugin_drift"' \
+        in str(e.value)
+    assert "declared but not registered: problem 'gone'" in str(e.value)
 
 
 def test_plugin_packages_keep_their_public_names():
@@ -306,9 +372,11 @@ def test_broken_import_is_not_a_startup_warning(plugin_dir, caplog):
            write(plugin_dir, "fake_plugin_syntax2", "def oops(:\n")]
     with caplog.at_level(logging.DEBUG, logger="asktell.plugins"):
         reg = Registry.load(entry_points=eps, core=False)
+        assert not caplog.records, "nothing is imported until a name is looked up"
+        failed = {f.plugin for f in reg.failures}
     levels = {r.getMessage().split("'")[1]: r.levelno for r in caplog.records}
     assert levels == {"heavy": logging.DEBUG, "syntax2": logging.WARNING}
-    assert {f.plugin for f in reg.failures} == {"heavy", "syntax2"}
+    assert failed == {"heavy", "syntax2"}
 
 
 def test_bad_lazy_reference_is_refused(plugin_dir):
@@ -478,3 +546,26 @@ def test_missing_extras_say_nothing_until_asked_for_then_name_the_install_comman
     assert set(errors) == {"organ", "qed", "deepset"}
     assert 'pip install "asktell[torch]"' in errors["organ"]
     assert 'pip install "asktell[chem]"' in errors["qed"]
+
+
+def test_package_names_are_lazy_and_listed_once_for_type_checkers():
+    """``asktell``'s public names are imported on first use; the type checkers' imports, the
+    lazy table and ``__all__`` name the same things."""
+    import ast
+
+    tree = ast.parse((ROOT / "asktell" / "__init__.py").read_text())
+    checked = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imp in node.body:
+                checked.update({a.name: f".{imp.module}" for a in imp.names})
+    assert checked == asktell._EXPORTS
+    assert set(asktell.__all__) == set(asktell._EXPORTS) | {"__version__"}
+    out = run_python("""
+        import json, sys
+        import asktell
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("asktell"))))
+        asktell.Controller, asktell.plugins.registry, asktell.fmin
+    """)
+    assert json.loads(out.stdout) == ["asktell", "asktell._lazy", "asktell._version"]
+    assert callable(asktell.fmin) and asktell.plugins.registry is asktell.registry

@@ -2,7 +2,7 @@
 
 The optimiser proposes points ``(log10 sigma, log10 lambda)``; every point is scored by k-fold
 cross-validation, one evaluation per (point, fold), so an evaluator (sequential, parallel on
-joblib workers, or a cluster backend) scores all folds of a batch at once. Distances are
+worker processes, or a Dask cluster) scores all folds of a batch at once. Distances are
 computed once, before the loop.
 """
 
@@ -32,7 +32,7 @@ class CVFoldObjective:
     """Validation MAE of one fold at one point: ``f((log10_sigma, log10_lam, fold)) -> MAE``.
 
     Picklable (a kernel name, its parameters and arrays), so parallel evaluators can send it to
-    worker processes; joblib memory-maps the distance matrix rather than copying it.
+    worker processes.
 
     Parameters
     ----------
