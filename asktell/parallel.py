@@ -52,12 +52,21 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)  # the driver died: nobody will read what this worker computes
 
 
-def _worker_init(blas_threads: int | None, parent: int) -> None:
-    """Run once in each worker process: limit BLAS threads, exit with the driver."""
-    if blas_threads is not None:
-        from threadpoolctl import threadpool_limits
+#: Environment variables that cap the threads of BLAS and OpenMP libraries (those joblib sets in
+#: its workers), read when a library loads.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
-        threadpool_limits(limits=blas_threads)
+
+def _worker_env(blas_threads: int | None) -> dict[str, str] | None:
+    """A worker process's environment changes: its BLAS/OpenMP thread caps."""
+    if blas_threads is None:
+        return None
+    return dict.fromkeys(THREAD_VARIABLES, str(blas_threads))
+
+
+def _worker_init(parent: int) -> None:
+    """Run once in each worker process: exit with the driver."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
                      name="asktell-watchdog").start()
 
@@ -118,7 +127,7 @@ class _Lane:
 
                 self.executor = ProcessPoolExecutor(
                     max_workers=1, timeout=IDLE_TIMEOUT, initializer=_worker_init,
-                    initargs=(self.blas_threads, os.getpid()))
+                    initargs=(os.getpid(),), env=_worker_env(self.blas_threads))
             else:
                 self.executor = cf.ThreadPoolExecutor(max_workers=1,
                                                       thread_name_prefix="asktell-eval")
@@ -189,8 +198,10 @@ class ParallelEvaluator(Evaluator):
         Cheap items are sent in chunks; a batch is split into at least this many chunks per
         worker (more balances uneven costs at more dispatch overhead).
     blas_threads : int or None
-        BLAS/OpenMP threads per worker process (set once per worker with threadpoolctl), 1 by
-        default so that ``n_workers`` processes do not oversubscribe the CPUs. None leaves them.
+        BLAS/OpenMP threads per worker process, 1 by default so that ``n_workers`` processes do
+        not oversubscribe the CPUs; None leaves them. Set in the worker's environment
+        (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ... : :data:`THREAD_VARIABLES`) before
+        any module loads, as joblib does.
     timeout : float, optional
         Seconds one evaluation may take: an item over it is a failure (``TimeoutError``), its
         worker process is killed and replaced, and the batch goes on. With a timeout each item

@@ -31,25 +31,25 @@ names are listed, or a name neither declares is looked up).
 
 from __future__ import annotations
 
-import difflib
 import importlib
-import importlib.metadata as md
 import importlib.util
 import logging
 import re
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from ._lazy import lazy_exports
 from .hookspecs import FAMILIES, PROJECT
+
+if TYPE_CHECKING:  # imported where used: a worker unpickling a plugin's object needs none
+    import importlib.metadata as md
 
 __all__ = [
     "CREATE_KEYWORDS",
@@ -314,6 +314,8 @@ def _first_line(obj: Any) -> str:
 
 
 def _distribution(name: str | None) -> md.Distribution | None:
+    import importlib.metadata as md
+
     if name is None:
         return None
     try:
@@ -365,6 +367,8 @@ def _installed(module: str) -> bool:
 def _installed_entry_points() -> list[md.EntryPoint]:
     """Installed entry points in the group ``asktell`` and the groups ``asktell.<family>``
     (the installed metadata is read once)."""
+    import importlib.metadata as md
+
     found = md.entry_points()
     groups = [ENTRY_POINT_GROUP, *(f"{ENTRY_POINT_GROUP}.{f}" for f in FAMILIES)]
     return [ep for g in groups for ep in found.select(group=g)]
@@ -520,6 +524,8 @@ class Registry:
     def _fail(
         self, plugin: str, dist: str | None, version: str | None, exc: BaseException, hint: str
     ) -> None:
+        import traceback
+
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         failure = PluginFailure(plugin, dist, version, f"{type(exc).__name__}: {exc}", hint, tb)
         self._failures.append(failure)
@@ -669,6 +675,8 @@ class Registry:
                 return entries[key]
         msg = (f"no {family} named {name!r}; expected one of: "
                f"{', '.join(sorted(entries)) or 'none registered'}")
+        import difflib
+
         close = difflib.get_close_matches(str(key), list(entries), n=3)
         if close:
             msg += f". Did you mean {' or '.join(repr(c) for c in close)}?"
