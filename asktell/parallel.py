@@ -12,8 +12,11 @@ that a task takes about :data:`TARGET_TASK_SECONDS`). Because a lane runs one ta
 * an item over the per-evaluation ``timeout`` is ended (its worker process killed and replaced)
   and recorded as a ``TimeoutError``; the batch goes on.
 
-Workers limit their BLAS threads and exit by themselves within a second of the driver's death
-(no orphans scoring for nobody). No temporary folders are made (candidates travel by pickle).
+The function is sent to each worker process once, with its first task, not with every task (a
+large objective, such as one holding a distance matrix, would cost more to pickle than a chunk
+costs to score). Workers limit their BLAS threads and exit by themselves within a second of the
+driver's death (no orphans scoring for nobody). No temporary folders are made (candidates travel
+by pickle).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,15 +75,42 @@ def _worker_init(parent: int) -> None:
                      name="asktell-watchdog").start()
 
 
-def _touch(f: Callable[[Any], Any]) -> int:
+#: In a worker process: the function last sent, by its evaluator's token. A function is sent to
+#: a worker once, with its first task (pickling a large objective for every task would cost more
+#: than scoring a chunk), and looked up here by the tasks after it.
+_FUNCTIONS: dict[str, Callable[[Any], Any]] = {}
+
+
+class _NeedFunction(LookupError):
+    """The worker does not hold the function (loky replaced an idle worker): send it again."""
+
+
+def _function(f: Callable[[Any], Any] | None, token: str) -> Callable[[Any], Any]:
+    if f is not None:
+        if token:
+            _FUNCTIONS.clear()
+            _FUNCTIONS[token] = f
+        return f
+    try:
+        return _FUNCTIONS[token]
+    except KeyError:
+        raise _NeedFunction(token) from None
+
+
+def _touch(f: Callable[[Any], Any] | None, token: str) -> int:
     """A new worker's ping: receiving ``f`` imports what it needs."""
+    _function(f, token)
     return os.getpid()
 
 
 def _run_chunk(
-    f: Callable[[Any], Any], items: Sequence[Any], raise_errors: bool
+    f: Callable[[Any], Any] | None, items: Sequence[Any], raise_errors: bool, token: str = ""
 ) -> tuple[list[Any], list[RawError], list[float]]:
-    """A task, as a worker runs it: score each item, keep failures and each item's seconds."""
+    """A task, as a worker runs it: score each item, keep failures and each item's seconds.
+
+    ``f`` is None when the worker already holds it (under ``token``).
+    """
+    f = _function(f, token)
     out: list[Any] = []
     errs: list[RawError] = []
     secs: list[float] = []
@@ -107,14 +138,26 @@ class _Task:
 class _Lane:
     """One worker and the one task it runs."""
 
-    def __init__(self, backend: str, blas_threads: int | None) -> None:
+    def __init__(self, backend: str, blas_threads: int | None, token: str) -> None:
         self.backend = backend
         self.blas_threads = blas_threads
+        self.token = token
         self.executor: Any = None
         self.future: cf.Future[Any] | None = None
         self.task: _Task | None = None
         self.started = 0.0
         self.warming = False
+        self.holds_f = False  # the worker process was sent the function
+
+    def _send(self, f: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
+        """``f`` for the next task, or None where the worker already holds it (processes
+        only: threads share one table, and need no pickling)."""
+        if self.backend != "loky":
+            return f
+        if self.holds_f:
+            return None
+        self.holds_f = True
+        return f
 
     def start(self, f: Callable[[Any], Any], task: _Task, raise_errors: bool,
               warm: bool = False) -> None:
@@ -122,6 +165,7 @@ class _Lane:
         does not count against the task's timeout (the task is sent by :meth:`go`)."""
         fresh = self.executor is None
         if self.executor is None:
+            self.holds_f = False
             if self.backend == "loky":
                 from loky import ProcessPoolExecutor
 
@@ -135,16 +179,18 @@ class _Lane:
         self.started = time.monotonic()
         self.warming = fresh and warm
         if self.warming:  # loads f (and the modules it imports) before the clock starts
-            self.future = self.executor.submit(_touch, f)
+            self.future = self.executor.submit(_touch, self._send(f), self.token)
         else:
-            self.future = self.executor.submit(_run_chunk, f, task.items, raise_errors)
+            self.future = self.executor.submit(_run_chunk, self._send(f), task.items,
+                                               raise_errors, self.token)
 
     def go(self, f: Callable[[Any], Any], raise_errors: bool) -> None:
         """Send the task once the worker answered its ping."""
         assert self.task is not None
         self.warming = False
         self.started = time.monotonic()
-        self.future = self.executor.submit(_run_chunk, f, self.task.items, raise_errors)
+        self.future = self.executor.submit(_run_chunk, self._send(f), self.task.items,
+                                           raise_errors, self.token)
 
     def release(self) -> tuple[_Task, cf.Future[Any]]:
         task, fut = self.task, self.future
@@ -271,6 +317,7 @@ class ParallelEvaluator(Evaluator):
         self.pool_restarts = 0
         #: Tasks (single items or chunks) sent to workers over the evaluator's life.
         self.n_tasks = 0
+        self._token = uuid.uuid4().hex  # names the function in the worker processes
 
     @property
     def capacity(self) -> int:
@@ -309,7 +356,7 @@ class ParallelEvaluator(Evaluator):
 
     def _fill(self) -> None:
         if not self._lanes:
-            self._lanes = [_Lane(self.backend, self.blas_threads)
+            self._lanes = [_Lane(self.backend, self.blas_threads, self._token)
                            for _ in range(self.n_workers)]
         for lane in self._lanes:
             if not self._todo:
@@ -381,6 +428,10 @@ class ParallelEvaluator(Evaluator):
         task, fut = lane.release()
         try:
             vals, errs, secs = fut.result()
+        except _NeedFunction:  # loky replaced the idle worker: send the function with the task
+            lane.holds_f = False
+            self._todo.appendleft(task)
+            return []
         except Exception as e:
             if not _is_worker_death(e):
                 raise  # raise_errors, or a bug of ours: the caller cancels the rest

@@ -98,3 +98,35 @@ def test_cheap_items_go_in_chunks():
     np.testing.assert_array_equal(ev(xs), np.arange(2000.0))
     assert ev.n_tasks < 100, "cheap items travel in chunks, not one task each"
     ev.close()
+
+
+class CountedSquare:
+    """Counts how often the driver pickles it (the workers unpickle what it sends)."""
+
+    pickled = 0
+
+    def __reduce__(self):
+        type(self).pickled += 1
+        return (CountedSquare, ())
+
+    def __call__(self, x):
+        return float(np.sum(np.asarray(x) ** 2))
+
+
+def test_the_function_is_sent_to_each_worker_once(monkeypatch):
+    """A large objective is not pickled for every task: once per worker process, again only
+    when a worker is replaced (here: loky ends idle workers after IDLE_TIMEOUT)."""
+    from asktell import parallel
+
+    monkeypatch.setattr(parallel, "IDLE_TIMEOUT", 1)
+    CountedSquare.pickled = 0
+    ev = ParallelEvaluator(CountedSquare(), n_workers=2)
+    xs = np.arange(40.0).reshape(20, 2)
+    for _ in range(3):
+        np.testing.assert_allclose(ev(xs).values, (xs ** 2).sum(axis=1))
+    assert ev.n_tasks >= 6
+    assert CountedSquare.pickled == 2
+    time.sleep(2.5)  # the idle workers exit; loky starts new ones, which do not hold f
+    np.testing.assert_allclose(ev(xs).values, (xs ** 2).sum(axis=1))
+    assert CountedSquare.pickled == 4
+    ev.close()
