@@ -19,6 +19,7 @@ ORDER = [
     ("store_scaling", "Run store: commit and resume cost as a run grows"),
     ("dashboard_overhead", "Dashboard: store overhead of a watched run"),
     ("parallel_dispatch", "Parallel dispatch against PINTS and joblib"),
+    ("large_objective", "A large objective on worker processes"),
     ("worker_loss", "Worker loss on loky: an external kill, a worker-killing candidate"),
     ("dask_recovery", "Dask: a worker killed mid-batch, a worker-killing candidate"),
     ("async_stragglers", "Asynchronous evaluation: stragglers, utilisation, evaluations to target"),
