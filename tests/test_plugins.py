@@ -186,11 +186,16 @@ def test_one_iteration_xnes_run_imports_neither_torch_nor_rdkit(tmp_path):
                      "--set", "stop.max_iterations=1", "--out", {str(tmp_path / "run")!r},
                      "--no-progress"])
         print(json.dumps([code, sorted(m for m in sys.modules if m.split(".")[0] in
-                                       ("torch", "rdkit") or m.startswith("asktell_"))]))
+                                       ("torch", "rdkit") or m.startswith("asktell_")),
+                          "matplotlib.pyplot" in sys.modules]))
     """)
-    code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    code, loaded, pyplot = json.loads(out.stdout.strip().splitlines()[-1])
     assert code == 0
     assert not [m for m in loaded if m.split(".")[0] in ("torch", "rdkit")], loaded
+    # the convergence and fit plots are drawn without pyplot: a notebook's backend is untouched
+    assert (tmp_path / "run" / "convergence.png").stat().st_size > 0
+    assert (tmp_path / "run" / "fit.png").stat().st_size > 0
+    assert not pyplot
     # xnes and logistic are declared by asktell_optim: no other plugin is imported (the
     # example plugins installed beside asktell included)
     assert {m.split(".")[0] for m in loaded} == {"asktell_optim"}, loaded

@@ -7,20 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from asktell.plotting import figure
+
 from .diagnostics import Diagnostics, ecdf_band
 
 __all__ = ["plot_recovery", "plot_sbc"]
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError('plots need matplotlib: pip install "asktell[cinn]"') from e
-    return plt
 
 
 def plot_sbc(diag: Diagnostics, path: str | Path, names: list[str] | None = None) -> Path:
@@ -39,12 +30,12 @@ def plot_sbc(diag: Diagnostics, path: str | Path, names: list[str] | None = None
     -------
     Path
     """
-    plt = _plt()
     ranks = diag.ranks
     n_sets, d = ranks.shape
     n_draws = diag.draws.shape[1]
     names = names or [f"θ{j}" for j in range(d)]
-    fig, axes = plt.subplots(2, d, figsize=(2.6 * d, 4.6), squeeze=False)
+    fig = figure("cinn", figsize=(2.6 * d, 4.6))
+    axes = fig.subplots(2, d, squeeze=False)
     bins = min(20, n_draws + 1)
     z, lo, hi = ecdf_band(n_sets, n_draws)
     expect = n_sets / bins
@@ -68,7 +59,6 @@ def plot_sbc(diag: Diagnostics, path: str | Path, names: list[str] | None = None
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -80,12 +70,12 @@ def plot_recovery(diag: Diagnostics, path: str | Path, names: list[str] | None =
     -------
     Path
     """
-    plt = _plt()
     theta, draws = diag.theta, diag.draws
     d = theta.shape[1]
     names = names or [f"θ{j}" for j in range(d)]
     mean, sd = draws.mean(1), draws.std(1)
-    fig, axes = plt.subplots(1, d, figsize=(2.8 * d, 2.9), squeeze=False)
+    fig = figure("cinn", figsize=(2.8 * d, 2.9))
+    axes = fig.subplots(1, d, squeeze=False)
     for j in range(d):
         ax = axes[0, j]
         ax.errorbar(theta[:, j], mean[:, j], yerr=sd[:, j], fmt="o", ms=2, lw=0.6, alpha=0.6)
@@ -98,5 +88,4 @@ def plot_recovery(diag: Diagnostics, path: str | Path, names: list[str] | None =
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -117,16 +117,15 @@ class LogisticProblem:
         """
         if result is None or result.xbest is None:
             return {}
-        try:
-            import matplotlib
+        from asktell.plotting import figure
 
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            log.warning('no fit plot: matplotlib is not installed (pip install "asktell[plot]")')
+        try:
+            fig = figure(figsize=(6, 4), dpi=120)
+        except ImportError as e:
+            log.warning("no fit plot: %s", e)
             return {}
         r, k = (float(v) for v in np.asarray(result.xbest, dtype=float)[:2])
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+        ax = fig.subplots()
         ax.plot(self.times, self.values, ".", ms=2, alpha=0.5, color="0.4", label="data")
         ax.plot(self.times, logistic(r, k, self.times, self.p0), "-", lw=2,
                 label=f"fit: r = {r:.4g}, K = {k:.4g}")
@@ -139,7 +138,6 @@ class LogisticProblem:
         fig.tight_layout()
         path = Path(run_dir) / "fit.png"
         fig.savefig(path)
-        plt.close(fig)
         return {"fit": path}
 
     def batch(self, xs: np.ndarray) -> np.ndarray:

@@ -586,15 +586,14 @@ class ORGAN(Optimiser):
             w = csv.writer(f)
             w.writerow(keys)
             w.writerows([[h.get(k, "") for k in keys] for h in self.history])
-        try:
-            import matplotlib
+        from asktell.plotting import figure
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            log.warning("no reward curves: matplotlib is not installed")
+        try:
+            fig = figure("organ", figsize=(6.5, 3.8))
+        except ImportError as e:
+            log.warning("no reward curves: %s", e)
             return written
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        ax = fig.subplots()
         steps = [h["step"] for h in self.history]
         for k in ("objective", "discriminator", "reward", "valid"):
             ax.plot(steps, [h[k] for h in self.history], label=k, lw=1)
@@ -605,7 +604,6 @@ class ORGAN(Optimiser):
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "reward_curves.png", dpi=120)
-        plt.close(fig)
         written["reward_curves"] = out / "reward_curves.png"
         return written
 
