@@ -655,7 +655,8 @@ class Registry:
         return self._entries[self._family_name(family)]
 
     def entry(self, family: str, name: str) -> Entry:
-        """The :class:`Entry` for ``name`` in ``family`` (nothing is imported).
+        """The :class:`Entry` for ``name`` in ``family`` (its factory is not imported; the entry
+        module of the plugin that provides it is, the first time).
 
         Raises
         ------
