@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import math
+import operator
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -79,10 +81,39 @@ CREATE TABLE IF NOT EXISTS evaluations (
 );
 """
 
-_APPEND = "INSERT INTO batches VALUES (" + ",".join("?" * 17) + ")"
+#: Columns of ``batches`` that may be NULL: results, columns, batch_best, best, controller.
+_NULLABLE = (5, 8, 9, 10, 16)
+_INSERTS: dict[int, tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]] = {}
+
+
+def _insert(nulls: int) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
+    """The INSERT of a ``batches`` row whose NULL columns are ``nulls`` (bit k: the column
+    ``_NULLABLE[k]``), and the getter of its parameters from the row's 17 values.
+
+    NULL is written into the statement, not bound: Python's sqlite3 binds None (and bytes)
+    through its adapter lookup, several times slower than a number or a string, which for a
+    cheap objective's batch is a good part of its row's cost.
+    """
+    found = _INSERTS.get(nulls)
+    if found is None:
+        null = {c for k, c in enumerate(_NULLABLE) if nulls >> k & 1}
+        sql = ("INSERT INTO batches VALUES ("
+               + ",".join("NULL" if c in null else "?" for c in range(17)) + ")")
+        found = sql, operator.itemgetter(*(c for c in range(17) if c not in null))
+        _INSERTS[nulls] = found
+    return found
+
+
+def _blob(data: str | bytes) -> str | bytes | bytearray:
+    """What :func:`serialization.pack` wrote, to bind: a bytearray binds as a BLOB without the
+    adapter lookup that bytes go through (and reads back as bytes)."""
+    return bytearray(data) if type(data) is bytes else data
 _ADD_EVALUATION = ("INSERT OR REPLACE INTO evaluations (iteration, idx, candidate, value, result, "
                    "error, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
+
+
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)
 
 
 class StoreError(ValueError):
@@ -315,7 +346,8 @@ class RunStore:
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
         self.readonly = readonly
-        self._queue: list[tuple[Any, ...]] = []
+        #: Batches to commit: (NULL columns, the row's other values), see :func:`_insert`.
+        self._queue: list[tuple[int, tuple[Any, ...]]] = []
         self._eval_queue: list[tuple[Any, ...]] = []
         self._evals_stored = False
         from .lock import RunLock  # one writer per run directory (readers never lock)
@@ -505,21 +537,37 @@ class RunStore:
             :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
             A batch with a checkpoint is never deferred.
         """
+        self._append(iteration, candidates, values, errors, batch_best, best, t_ask, t_eval,
+                     t_tell, elapsed, controller_state, results, extras, columns,
+                     optimiser_state, checkpoint_controller, defer, n_failed)
+
+    def _append(
+        self, iteration: int, candidates: Any, values: np.ndarray,
+        errors: list[dict[str, Any]], batch_best: float, best: float, t_ask: float,
+        t_eval: float, t_tell: float, elapsed: float, controller_state: dict[str, Any] | None,
+        results: Any, extras: Mapping[str, float] | None, columns: Mapping[str, np.ndarray] | None,
+        optimiser_state: dict[str, Any] | None, checkpoint_controller: dict[str, Any] | None,
+        defer: bool, n_failed: int | None,
+    ) -> None:
+        """:meth:`append` with its arguments in order: the controller's call once per batch
+        (eighteen keywords cost a cheap objective's batch more than building its row)."""
         values = np.asarray(values, dtype=np.float64)
         if n_failed is None:
             n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
+        res = None if results is None else serialization.dumps(results)
+        cols = serialization.dumps(dict(columns)) if columns else None
+        bb, b = _nan_to_none(batch_best), _nan_to_none(best)
+        ctl = None if controller_state is None else serialization.dumps(controller_state)
+        nulls = ((res is None) | (cols is None) << 1 | (bb is None) << 2 | (b is None) << 3
+                 | (ctl is None) << 4)
         row = (
             iteration, values.size, n_failed,
-            serialization.pack(candidates), serialization.pack(values),
-            None if results is None else serialization.dumps(results),
+            _blob(serialization.pack(candidates)), _blob(serialization.pack(values)), res,
             json.dumps(errors) if errors else "[]",
             json.dumps(dict(extras)) if extras else "{}",
-            serialization.dumps(dict(columns)) if columns else None,
-            _nan_to_none(batch_best), _nan_to_none(best),
-            t_ask, t_eval, t_tell, elapsed, time.time(),
-            None if controller_state is None else serialization.dumps(controller_state),
+            cols, bb, b, t_ask, t_eval, t_tell, elapsed, time.time(), ctl,
         )
-        self._queue.append(row)
+        self._queue.append((nulls, _insert(nulls)[1](row)))
         if optimiser_state is not None:
             self.flush((iteration, serialization.dumps(optimiser_state),
                         serialization.dumps(checkpoint_controller or controller_state)))
@@ -540,17 +588,19 @@ class RunStore:
         # Evaluations of a batch told now are in its row: drop them in the same transaction.
         drop = rows and (self._evals_stored or evals)
         if len(rows) == 1 and checkpoint is None and not evals and not drop:
-            con.execute(_APPEND, rows[0])  # one statement: atomic on its own
+            con.execute(_insert(rows[0][0])[0], rows[0][1])  # one statement: atomic on its own
         else:
             con.execute("BEGIN")
             try:
                 if evals:
                     con.executemany(_ADD_EVALUATION, evals)
                     self._evals_stored = True
-                con.executemany(_APPEND, rows)
+                # One executemany per run of rows with the same NULL columns (usually one).
+                for nulls, group in itertools.groupby(rows, key=_first):
+                    con.executemany(_insert(nulls)[0], map(_second, group))
                 if drop:
                     con.execute("DELETE FROM evaluations WHERE iteration <= ?",
-                                (max(r[0] for r in rows),))
+                                (max(r[1][0] for r in rows),))
                     self._evals_stored = bool(con.execute(
                         "SELECT 1 FROM evaluations LIMIT 1").fetchone())
                 if checkpoint is not None:

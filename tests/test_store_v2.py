@@ -195,3 +195,50 @@ def test_show_plots_the_extras(tmp_path):
     assert out.stat().st_size > 1000 and len(plt.get_fignums()) == before
     img = plt.imread(out)
     assert img.shape[0] > 600, "a second panel for the restart column"
+
+
+def test_queued_batches_with_and_without_null_columns_read_back_whole(tmp_path):
+    """Rows are inserted with their NULL columns written into the statement, one statement per
+    run of rows alike: a group mixing every kind of row commits each one as appended."""
+    store = RunStore.create(tmp_path / "run", {})
+    rng = np.random.default_rng(0)
+    appended = []
+    for i in range(1, 41):
+        kind = [i % 2 == 0, i % 3 == 0, i % 5 == 0, i % 7 == 0, i % 4 == 0]
+        vals = rng.normal(size=3)
+        row = dict(
+            iteration=i, candidates=rng.normal(size=(3, 2)) if i % 6 else ("CC", "CO", "C"),
+            values=vals, errors=[{"index": 0, "type": "E", "message": "m"}] if i % 9 == 0
+            else [], batch_best=np.nan if kind[2] else float(vals.min()),
+            best=np.inf if kind[3] else -float(i), t_ask=0.1 * i, t_eval=0.2, t_tell=0.3,
+            elapsed=float(i), controller_state={"k": i} if kind[1] else None,
+            results=[[1.0, i], [2.0], [3.0]] if kind[0] else None,
+            extras={"restart": i % 2} if i % 8 == 0 else None,
+            columns={"kl": np.full(3, float(i))} if kind[4] else None,
+        )
+        store.append(**row, defer=i % 13 != 0)  # every 13th commits those queued before it
+        appended.append(row)
+    store.close()
+    with RunStore.open(tmp_path / "run", readonly=True) as store:
+        batches = list(store.batches())
+    assert [b.iteration for b in batches] == list(range(1, 41))
+    for b, row in zip(batches, appended):
+        assert asktell.serialization.dumps(b.candidates) == asktell.serialization.dumps(
+            row["candidates"] if not isinstance(row["candidates"], tuple)
+            else list(row["candidates"]))
+        assert b.values.tobytes() == row["values"].tobytes() and b.errors == row["errors"]
+        assert (b.results is None) == (row["results"] is None)
+        if row["results"] is not None:
+            assert b.results == row["results"]
+        assert (b.controller is None) == (row["controller_state"] is None)
+        if row["controller_state"] is not None:
+            assert b.controller == row["controller_state"]
+        assert (b.batch_best, b.best) == pytest.approx(
+            (row["batch_best"], row["best"] if np.isfinite(row["best"]) else np.nan),
+            nan_ok=True)
+        assert b.extras == (row["extras"] or {})
+        assert list(b.columns) == list(row["columns"] or {})
+        for k, v in (row["columns"] or {}).items():
+            assert b.columns[k].tobytes() == v.tobytes()
+        assert (b.t_ask, b.elapsed) == (row["t_ask"], row["elapsed"])
+
