@@ -215,12 +215,15 @@ class Controller:
         self.checkpoint_every = int(checkpoint_every)
         self.checkpoint_seconds = float(checkpoint_seconds)
         self.commit_seconds = float(commit_seconds)
-        self._commit_time = time.monotonic()
-        self._tracker = StopTracker(stop, optimiser.direction.sign)
+        #: The method's direction, fixed at its construction (+1 minimising, -1 maximising).
+        self._sign = optimiser.direction.sign
+        # The commit and checkpoint clocks are time.perf_counter(), the run loop's own.
+        self._commit_time = time.perf_counter()
+        self._tracker = StopTracker(stop, self._sign)
         self._elapsed_before = 0.0
         self._last_batch: Any = None
         self._checkpointed = optimiser.iterations if store is not None else 0
-        self._checkpoint_time = time.monotonic()
+        self._checkpoint_time = time.perf_counter()
         #: Finished evaluations of the batch a resumed run starts with, by index.
         self._known: dict[int, StoredEvaluation] = {}
         self._after_seq = 0
@@ -340,7 +343,7 @@ class Controller:
                      time.perf_counter() - t0)
 
     def _best_loss(self) -> float:
-        return self.optimiser.direction.sign * self.optimiser.fbest()
+        return self._sign * self.optimiser.fbest()
 
     def run(self) -> RunResult:
         """Ask, evaluate and tell until a stopping rule is met.
@@ -368,11 +371,14 @@ class Controller:
                 meta["settings"] = opt.settings()
             store.set_meta(**meta)
         reason: dict[str, Any] | None = None
+        sign, fbest, log_every = self._sign, opt.fbest, self.log_every
+        # With a store, an Evaluator's evaluations are kept as they finish in a long batch.
+        streamed = evaluate if store is not None and isinstance(evaluate, Evaluator) else None
         try:
             own_stop = opt.stop if self.rules.optimiser_stop else _no_stop
             while True:
                 reason = tracker.check(
-                    opt.iterations, opt.evaluations, self._best_loss(),
+                    opt.iterations, opt.evaluations, sign * fbest(),
                     base + perf() - start, self._last_batch, own_stop(),
                 )
                 if reason is not None:
@@ -380,8 +386,8 @@ class Controller:
                 t0 = perf()
                 xs = opt.pending if opt.awaiting_tell else opt.ask()
                 t1 = perf()
-                if store is not None and isinstance(evaluate, Evaluator):
-                    evaluation = self._evaluate_kept(xs, evaluate, store)
+                if streamed is not None and store is not None:
+                    evaluation = self._evaluate_kept(xs, streamed, store)
                 else:
                     evaluation = as_evaluation(evaluate(xs))
                 t2 = perf()
@@ -390,16 +396,17 @@ class Controller:
                 assert told is not None
                 t3 = perf()
                 self._last_batch = xs
-                tracker.update(self._best_loss())
+                tracker.update(sign * fbest())
                 elapsed = base + t3 - start
                 if store is not None:
-                    self._commit(xs, evaluation, told, t1 - t0, t2 - t1, t3 - t2, elapsed)
+                    self._commit(store, xs, evaluation, told, t1 - t0, t2 - t1, t3 - t2,
+                                 elapsed, t3)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(fbest=f"{opt.fbest():.6g}", refresh=False)
-                if self.log_every and opt.iterations % self.log_every == 0:
+                    bar.set_postfix(fbest=f"{fbest():.6g}", refresh=False)
+                if log_every and opt.iterations % log_every == 0:
                     log.info("iteration %d, evaluations %d, fbest %.8g",
-                             opt.iterations, opt.evaluations, opt.fbest())
+                             opt.iterations, opt.evaluations, fbest())
                 if callbacks:
                     info = IterationInfo(opt.iterations, opt.evaluations, xs, told.values,
                                          opt.xbest(), opt.fbest(), elapsed, opt, evaluation,
@@ -507,8 +514,14 @@ class Controller:
 
     def _batch_best(self, vals: np.ndarray) -> float:
         """The best recorded value of a batch in the method's direction (NaN: none finite)."""
-        sign = self.optimiser.direction.sign
-        best = float(vals.min() if sign > 0 else vals.max())
+        sign = self._sign
+        if vals.size <= 64:  # a short batch: Python's min beats numpy's reduction fourfold
+            # A NaN (a failure) never replaces the running minimum, and a NaN met first gives
+            # NaN: a finite result is the best finite value.
+            v = vals.tolist()
+            best = float(min(v) if sign > 0 else max(v))
+        else:
+            best = float(vals.min() if sign > 0 else vals.max())
         if math.isfinite(best):
             return best
         finite = vals[np.isfinite(vals)]  # failures are NaN: the best of the others
@@ -516,39 +529,34 @@ class Controller:
             finite.min() if sign > 0 else finite.max())
 
     def _commit(
-        self, xs: Any, evaluation: Evaluation, told: Told, t_ask: float, t_eval: float,
-        t_tell: float, elapsed: float,
+        self, store: RunStore, xs: Any, evaluation: Evaluation, told: Told, t_ask: float,
+        t_eval: float, t_tell: float, elapsed: float, now: float,
     ) -> None:
+        """Append the batch just told (queued within ``commit_seconds`` of the last commit),
+        with a checkpoint when one is due. ``now``: ``time.perf_counter()`` after the tell."""
         opt = self.optimiser
+        iteration = opt.iterations
         vals = told.values
-        batch_best = self._batch_best(vals)
-        now = time.monotonic()
-        due = (opt.iterations - self._checkpointed >= self.checkpoint_every
+        errors = evaluation.errors
+        due = (iteration - self._checkpointed >= self.checkpoint_every
                or now - self._checkpoint_time >= self.checkpoint_seconds)
-        self.store.append(  # type: ignore[union-attr]
-            iteration=opt.iterations,
-            candidates=xs,
-            values=vals,
-            results=None if evaluation.is_scalar else list(evaluation.values),
-            errors=[e.to_plain() for e in evaluation.errors] if evaluation.errors else [],
-            extras=told.extras,
-            columns=evaluation.extras,
-            batch_best=batch_best,
-            best=opt.fbest(),
-            t_ask=t_ask,
-            t_eval=t_eval,
-            t_tell=t_tell,
-            elapsed=elapsed,
-            controller_state=None,  # rebuilt on replay from the stored values
-            optimiser_state=opt.state_dict() if due else None,
-            checkpoint_controller=self._controller_state(elapsed) if due else None,
-            defer=now - self._commit_time < self.commit_seconds,
-            n_failed=told.n_failed,
+        # RunStore.append's arguments, in order (keywords cost more than the row here).
+        store._append(
+            iteration, xs, vals,
+            [e.to_plain() for e in errors] if errors else [],
+            self._batch_best(vals), opt.fbest(), t_ask, t_eval, t_tell, elapsed,
+            None,  # controller_state: rebuilt on replay from the stored values
+            None if evaluation.is_scalar else list(evaluation.values),  # results
+            told.extras, evaluation.extras,  # extras, columns
+            opt.state_dict() if due else None,  # optimiser_state
+            self._controller_state(elapsed) if due else None,  # checkpoint_controller
+            now - self._commit_time < self.commit_seconds,  # defer
+            told.n_failed,
         )
         if due:
-            self._checkpointed = opt.iterations
+            self._checkpointed = iteration
             self._checkpoint_time = now
-        if not self.store.queued:  # type: ignore[union-attr]
+        if not store.queued:
             self._commit_time = now
 
     def _progress_bar(self) -> Any:

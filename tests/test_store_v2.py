@@ -242,3 +242,32 @@ def test_queued_batches_with_and_without_null_columns_read_back_whole(tmp_path):
             assert b.columns[k].tobytes() == v.tobytes()
         assert (b.t_ask, b.elapsed) == (row["t_ask"], row["elapsed"])
 
+
+def _failing_sphere(x):
+    if int(abs(x[1]) * 1e9) % 4:  # three in four fail, at random: whole batches now and then
+        raise ValueError("outside the model's range")
+    return sphere(x)
+
+
+@pytest.mark.parametrize("direction", ["min", "max"])
+@pytest.mark.parametrize("popsize", [6, 80])  # a short batch and one past the short path
+def test_stored_batch_best_is_the_best_finite_value_or_nan(tmp_path, direction, popsize):
+    opt = asktell.create("xnes", x0=[0.8, 0.1], sigma0=0.5, seed=4, popsize=popsize,
+                         direction=direction)
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(opt, SequentialEvaluator(_failing_sphere), stop={"max_iterations": 40},
+               store=store, progress=False).run()
+    batches = list(store.batches())
+    store.close()
+    best = np.nanmin if direction == "min" else np.nanmax
+    kinds = set()
+    for b in batches:
+        finite = b.values[np.isfinite(b.values)]
+        kinds.add((np.isnan(b.values[0]), finite.size == 0))
+        if finite.size:
+            assert b.batch_best == best(finite)
+        else:
+            assert np.isnan(b.batch_best)
+    assert (True, False) in kinds, "a batch whose first value failed"
+    if popsize == 6:
+        assert (True, True) in kinds, "a batch that failed whole"
