@@ -3,6 +3,7 @@ schema migrations, the evaluation record kept whole, per-batch extras as history
 resumes that would change the method's shape refused."""
 
 import json
+import math
 import shutil
 import sqlite3
 from pathlib import Path
@@ -271,3 +272,71 @@ def test_stored_batch_best_is_the_best_finite_value_or_nan(tmp_path, direction, 
     assert (True, False) in kinds, "a batch whose first value failed"
     if popsize == 6:
         assert (True, True) in kinds, "a batch that failed whole"
+
+
+def _sometimes_nan(x):
+    return math.nan if x[1] > 0.3 else sphere(x)  # a NaN is a failure without an error
+
+
+@pytest.mark.parametrize("direction", ["min", "max"])
+def test_a_group_of_cheap_batches_is_stored_as_batch_by_batch_commits_store_it(
+        tmp_path, monkeypatch, direction):
+    """The controller queues a cheap numeric batch as it is and its row is built when its group
+    commits: the rows are those of committing every batch at once (``commit_seconds=0``)."""
+    plain = []
+    defer_plain = RunStore._defer_plain
+    monkeypatch.setattr(RunStore, "_defer_plain",
+                        lambda self, *a: plain.append(a[0]) or defer_plain(self, *a))
+    cols = ("iteration, n, n_failed, candidates, vals, results, errors, extras, columns, "
+            "batch_best, best, controller, typeof(candidates), typeof(vals), "
+            "typeof(batch_best), typeof(best)")
+    stored = {}
+    for commit_seconds in (60.0, 0.0):
+        run = tmp_path / f"run-{commit_seconds}"
+        store = RunStore.create(run, {})
+        opt = asktell.create("xnes", x0=[0.0, 1.0], sigma0=0.5, seed=5, direction=direction)
+        Controller(opt, SequentialEvaluator(_sometimes_nan), stop={"max_iterations": 30},
+                   store=store, progress=False, checkpoint_every=7,
+                   commit_seconds=commit_seconds).run()
+        store.close()
+        con = sqlite3.connect(run / "run.sqlite")
+        stored[commit_seconds] = con.execute(
+            f"SELECT {cols} FROM batches ORDER BY iteration").fetchall()
+        con.close()
+    assert len(plain) > 20 and len(stored[60.0]) == 30, "most batches took the queued path"
+    assert stored[60.0] == stored[0.0]
+    assert any(r[2] for r in stored[60.0]) and any(r[2] == 0 for r in stored[60.0])
+    assert stored[60.0][0][9:11] == (None, None), "a first batch that failed whole"
+    assert stored[60.0][-1][10] is not None
+
+
+def test_a_batch_the_store_failed_to_take_is_not_in_the_final_checkpoint(tmp_path, monkeypatch):
+    """The final checkpoint is written with the queued batches only when the last batch told is
+    among them: a run whose store failed on batch 5 keeps batches 1-4 (4 was queued) and the
+    checkpoint of batch 3, and resumes to the uninterrupted run's batches."""
+    defer_plain = RunStore._defer_plain
+
+    def failing(self, iteration, *args):
+        if iteration == 5:
+            raise OSError("disk full")
+        defer_plain(self, iteration, *args)
+
+    monkeypatch.setattr(RunStore, "_defer_plain", failing)
+    store = RunStore.create(tmp_path / "run", {})
+    with pytest.raises(OSError, match="disk full"):
+        Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 8}, store=store,
+                   progress=False, checkpoint_every=3).run()
+    store.close()
+    monkeypatch.undo()
+    with RunStore.open(tmp_path / "run", readonly=True) as s:
+        assert [b.iteration for b in s.batches()] == [1, 2, 3, 4]
+        assert s.latest_checkpoint()[0] == 3 and s.get_meta("status") == "interrupted"
+    ctl = Controller.resume(tmp_path / "run", xnes(), SequentialEvaluator(sphere),
+                            stop={"max_iterations": 8}, progress=False)
+    ctl.run()
+    ctl.store.close()
+    ref = RunStore.create(tmp_path / "ref", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 8}, store=ref,
+               progress=False).run()
+    ref.close()
+    assert _batches(tmp_path / "run") == _batches(tmp_path / "ref")
