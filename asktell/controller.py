@@ -354,8 +354,10 @@ class Controller:
 
         Notes
         -----
-        With a store, each batch is committed before the next ask, and the run's status
-        ("running", "finished" or "interrupted") is kept in the store's meta.
+        With a store, each batch is committed before the next ask, or with the batches told
+        within ``commit_seconds`` of the last commit in one transaction (see the constructor),
+        and the run's status ("running", "finished" or "interrupted") is kept in the store's
+        meta.
         """
         if self.mode == "async":
             return async_run.run_async(self)
