@@ -14,10 +14,10 @@ import numpy as np
 
 from . import async_run, serialization
 from .evaluation import Evaluation, EvaluationError, as_evaluation
-from .evaluators import Evaluator, take
+from .evaluators import Evaluator, Finished, take
 from .protocol import AskTell, Told
 from .stopping import StoppingRules, StopTracker
-from .store import RunStore, StoredEvaluation
+from .store import RunStore, StoredEvaluation, batch_best
 
 __all__ = ["Controller", "IterationInfo", "ReplayError", "RunResult"]
 
@@ -215,12 +215,15 @@ class Controller:
         self.checkpoint_every = int(checkpoint_every)
         self.checkpoint_seconds = float(checkpoint_seconds)
         self.commit_seconds = float(commit_seconds)
-        self._commit_time = time.monotonic()
-        self._tracker = StopTracker(stop, optimiser.direction.sign)
+        #: The method's direction, fixed at its construction (+1 minimising, -1 maximising).
+        self._sign = optimiser.direction.sign
+        # The commit and checkpoint clocks are time.perf_counter(), the run loop's own.
+        self._commit_time = time.perf_counter()
+        self._tracker = StopTracker(stop, self._sign)
         self._elapsed_before = 0.0
         self._last_batch: Any = None
         self._checkpointed = optimiser.iterations if store is not None else 0
-        self._checkpoint_time = time.monotonic()
+        self._checkpoint_time = time.perf_counter()
         #: Finished evaluations of the batch a resumed run starts with, by index.
         self._known: dict[int, StoredEvaluation] = {}
         self._after_seq = 0
@@ -340,7 +343,7 @@ class Controller:
                      time.perf_counter() - t0)
 
     def _best_loss(self) -> float:
-        return self.optimiser.direction.sign * self.optimiser.fbest()
+        return self._sign * self.optimiser.fbest()
 
     def run(self) -> RunResult:
         """Ask, evaluate and tell until a stopping rule is met.
@@ -351,8 +354,10 @@ class Controller:
 
         Notes
         -----
-        With a store, each batch is committed before the next ask, and the run's status
-        ("running", "finished" or "interrupted") is kept in the store's meta.
+        With a store, each batch is committed before the next ask, or with the batches told
+        within ``commit_seconds`` of the last commit in one transaction (see the constructor),
+        and the run's status ("running", "finished" or "interrupted") is kept in the store's
+        meta.
         """
         if self.mode == "async":
             return async_run.run_async(self)
@@ -368,38 +373,59 @@ class Controller:
                 meta["settings"] = opt.settings()
             store.set_meta(**meta)
         reason: dict[str, Any] | None = None
+        sign, fbest, ask, tell, log_every = self._sign, opt.fbest, opt.ask, opt.tell, self.log_every
+        pending = opt.pending if opt.awaiting_tell else None  # a resumed run's batch
+        # With a store, an Evaluator's evaluations are kept as they finish in a long batch; a
+        # cheap numeric batch told while no commit or checkpoint is due is queued as it is.
+        streamed = evaluate if store is not None and isinstance(evaluate, Evaluator) else None
+        queue = store._defer_plain if store is not None else None
+        queue_below, queue_until = self._queue_limits()
         try:
             own_stop = opt.stop if self.rules.optimiser_stop else _no_stop
             while True:
                 reason = tracker.check(
-                    opt.iterations, opt.evaluations, self._best_loss(),
+                    opt.iterations, opt.evaluations, sign * fbest(),
                     base + perf() - start, self._last_batch, own_stop(),
                 )
                 if reason is not None:
                     break
                 t0 = perf()
-                xs = opt.pending if opt.awaiting_tell else opt.ask()
+                if pending is None:
+                    xs = ask()
+                else:
+                    xs, pending = pending, None
                 t1 = perf()
-                if store is not None and isinstance(evaluate, Evaluator):
-                    evaluation = self._evaluate_kept(xs, evaluate, store)
+                if streamed is not None and store is not None:
+                    evaluation = self._evaluate_kept(xs, streamed, store)
                 else:
                     evaluation = as_evaluation(evaluate(xs))
                 t2 = perf()
-                opt.tell(evaluation)
+                tell(evaluation)
                 told = opt.last_told
                 assert told is not None
                 t3 = perf()
                 self._last_batch = xs
-                tracker.update(self._best_loss())
+                tracker.update(sign * fbest())
                 elapsed = base + t3 - start
-                if store is not None:
-                    self._commit(xs, evaluation, told, t1 - t0, t2 - t1, t3 - t2, elapsed)
+                if queue is not None:
+                    it = opt.iterations
+                    if (it < queue_below and t3 < queue_until and type(xs) is np.ndarray
+                            and xs.dtype.kind in "biufc" and not evaluation.errors
+                            and evaluation.is_scalar and not evaluation.extras
+                            and not told.extras):
+                        queue(it, xs, told.values, told.n_failed, sign, fbest(), t1 - t0,
+                              t2 - t1, t3 - t2, elapsed)
+                    else:
+                        assert store is not None
+                        self._commit(store, xs, evaluation, told, t1 - t0, t2 - t1, t3 - t2,
+                                     elapsed, t3)
+                        queue_below, queue_until = self._queue_limits()
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(fbest=f"{opt.fbest():.6g}", refresh=False)
-                if self.log_every and opt.iterations % self.log_every == 0:
+                    bar.set_postfix(fbest=f"{fbest():.6g}", refresh=False)
+                if log_every and opt.iterations % log_every == 0:
                     log.info("iteration %d, evaluations %d, fbest %.8g",
-                             opt.iterations, opt.evaluations, opt.fbest())
+                             opt.iterations, opt.evaluations, fbest())
                 if callbacks:
                     info = IterationInfo(opt.iterations, opt.evaluations, xs, told.values,
                                          opt.xbest(), opt.fbest(), elapsed, opt, evaluation,
@@ -420,9 +446,9 @@ class Controller:
             if bar is not None:
                 bar.close()
         elapsed = base + perf() - start
-        if store is not None:
+        if store is not None:  # one transaction: the last batches, the checkpoint, the status
+            store._defer_meta(status="finished", stop_reason=reason, elapsed=elapsed)
             self._final_checkpoint(elapsed)
-            store.set_meta(status="finished", stop_reason=reason, elapsed=elapsed)
         return self._result(reason, elapsed)
 
     def _result(self, reason: dict[str, Any], elapsed: float) -> RunResult:
@@ -437,48 +463,41 @@ class Controller:
 
     def _evaluate_kept(self, xs: Any, evaluate: Evaluator, store: RunStore) -> Evaluation:
         """Score a batch, keeping each finished evaluation in the store while it runs long."""
-        iteration = self.optimiser.iterations + 1
         n = len(xs)
         scalar = evaluate.output == "scalar"
         values: list[Any] = [None] * n
         errors: list[EvaluationError] = []
-        known, self._known = self._known, {}
-        for i, e in known.items():
-            values[i] = e.value if scalar else e.result
-            if e.error is not None:
-                errors.append(EvaluationError(i, e.error["type"], e.error["message"]))
-        todo = [i for i in range(n) if i not in known] if known else None
-        pending: list[Any] = []
+        todo = None
+        if self._known:  # a resumed run's batch: those that finished before the interruption
+            known, self._known = self._known, {}
+            for i, e in known.items():
+                values[i] = e.value if scalar else e.result
+                if e.error is not None:
+                    errors.append(EvaluationError(i, e.error["type"], e.error["message"]))
+            todo = [i for i in range(n) if i not in known]
+        pending: list[Finished] = []  # finished, not kept yet
         clock = time.monotonic
         start = clock()
         every = self.commit_seconds
-
-        def keep() -> None:
-            store.add_evaluations(iteration, [
-                (r.key, take(xs, [r.key])[0], r.value if scalar else math.nan,
-                 None if scalar else r.value,
-                 None if r.error is None else r.error.to_plain(), r.seconds)
-                for r in pending])
-            pending.clear()
-
         try:
             if todo is None:
                 evaluate.submit(xs)
             elif todo:
                 evaluate.submit(take(xs, todo), todo)
             while evaluate.in_flight:
-                for r in evaluate.results():
+                finished = evaluate.results()
+                for r in finished:
                     values[r.key] = r.value
                     if r.error is not None:
                         errors.append(r.error)
-                    pending.append(r)
+                pending += finished
                 if pending and clock() - start >= every:
-                    keep()  # a long batch: what finished survives a crash
+                    self._keep(store, xs, pending, scalar)  # a long batch: it survives a crash
         except BaseException:
             evaluate.cancel()
             if pending:
                 try:
-                    keep()
+                    self._keep(store, xs, pending, scalar)
                 except Exception:  # the store is what failed: nothing more to save
                     log.debug("could not keep the finished evaluations", exc_info=True)
             raise
@@ -489,67 +508,84 @@ class Controller:
             return Evaluation(np.array(values, dtype=np.float64), tuple(errors))
         return Evaluation(tuple(values), tuple(errors))
 
+    def _keep(self, store: RunStore, xs: Any, pending: list[Finished], scalar: bool) -> None:
+        """Commit the finished evaluations of the batch being scored (and empty ``pending``)."""
+        store.add_evaluations(self.optimiser.iterations + 1, [
+            (r.key, take(xs, [r.key])[0], r.value if scalar else math.nan,
+             None if scalar else r.value, None if r.error is None else r.error.to_plain(),
+             r.seconds)
+            for r in pending])
+        pending.clear()
+
     def _controller_state(self, elapsed: float) -> dict[str, Any]:
         return {"tracker": self._tracker.state(), "elapsed": elapsed}
 
     def _final_checkpoint(self, elapsed: float) -> None:
-        """Checkpoint at a stop, so that a resume replays nothing (best effort on errors)."""
+        """Checkpoint at a stop, so that a resume replays nothing (best effort on errors).
+
+        What is queued (batches, meta) is committed in the checkpoint's transaction when the
+        last batch told is among it, else first and on its own.
+        """
         opt, store = self.optimiser, self.store
         assert store is not None
-        store.flush()
-        if opt.iterations == self._checkpointed or opt.iterations != store.last_iteration():
+        last = store._last_queued()
+        if last is None or last != opt.iterations:
+            store.flush()
+            last = store.last_iteration()
+        if opt.iterations == self._checkpointed or opt.iterations != last:
+            store.flush()
             return
         try:
             store.checkpoint(opt.iterations, opt.state_dict(), self._controller_state(elapsed))
             self._checkpointed = opt.iterations
-        except Exception:  # the batches are committed: a resume replays them instead
+        except Exception:  # the batches are committed below: a resume replays them instead
             log.warning("could not write the final checkpoint", exc_info=True)
+            store.flush()
 
     def _batch_best(self, vals: np.ndarray) -> float:
         """The best recorded value of a batch in the method's direction (NaN: none finite)."""
-        sign = self.optimiser.direction.sign
-        best = float(vals.min() if sign > 0 else vals.max())
-        if math.isfinite(best):
-            return best
-        finite = vals[np.isfinite(vals)]  # failures are NaN: the best of the others
-        return math.nan if not finite.size else float(
-            finite.min() if sign > 0 else finite.max())
+        return batch_best(vals, self._sign)
 
     def _commit(
-        self, xs: Any, evaluation: Evaluation, told: Told, t_ask: float, t_eval: float,
-        t_tell: float, elapsed: float,
+        self, store: RunStore, xs: Any, evaluation: Evaluation, told: Told, t_ask: float,
+        t_eval: float, t_tell: float, elapsed: float, now: float,
     ) -> None:
+        """Append the batch just told (queued within ``commit_seconds`` of the last commit),
+        with a checkpoint when one is due. ``now``: ``time.perf_counter()`` after the tell."""
         opt = self.optimiser
+        iteration = opt.iterations
         vals = told.values
-        batch_best = self._batch_best(vals)
-        now = time.monotonic()
-        due = (opt.iterations - self._checkpointed >= self.checkpoint_every
+        errors = evaluation.errors
+        due = (iteration - self._checkpointed >= self.checkpoint_every
                or now - self._checkpoint_time >= self.checkpoint_seconds)
-        self.store.append(  # type: ignore[union-attr]
-            iteration=opt.iterations,
-            candidates=xs,
-            values=vals,
-            results=None if evaluation.is_scalar else list(evaluation.values),
-            errors=[e.to_plain() for e in evaluation.errors] if evaluation.errors else [],
-            extras=told.extras,
-            columns=evaluation.extras,
-            batch_best=batch_best,
-            best=opt.fbest(),
-            t_ask=t_ask,
-            t_eval=t_eval,
-            t_tell=t_tell,
-            elapsed=elapsed,
-            controller_state=None,  # rebuilt on replay from the stored values
-            optimiser_state=opt.state_dict() if due else None,
-            checkpoint_controller=self._controller_state(elapsed) if due else None,
-            defer=now - self._commit_time < self.commit_seconds,
-            n_failed=told.n_failed,
+        defer = now - self._commit_time < self.commit_seconds
+        # RunStore.append's arguments, in order (keywords cost more than the row here).
+        store._append(
+            iteration, xs, vals,
+            [e.to_plain() for e in errors] if errors else [],
+            self._batch_best(vals), opt.fbest(), t_ask, t_eval, t_tell, elapsed,
+            None,  # controller_state: rebuilt on replay from the stored values
+            None if evaluation.is_scalar else list(evaluation.values),  # results
+            told.extras, evaluation.extras,  # extras, columns
+            opt.state_dict() if due else None,  # optimiser_state
+            self._controller_state(elapsed) if due else None,  # checkpoint_controller
+            defer,
+            told.n_failed,
         )
         if due:
-            self._checkpointed = opt.iterations
+            self._checkpointed = iteration
             self._checkpoint_time = now
-        if not self.store.queued:  # type: ignore[union-attr]
+        if not store.queued:
             self._commit_time = now
+
+    def _queue_limits(self) -> tuple[int, float]:
+        """A batch may be queued as it is (see :meth:`RunStore._defer_plain`) while its
+        iteration is below the first and ``time.perf_counter()`` below the second: no
+        checkpoint is due and the last commit is within ``commit_seconds`` (as in
+        :meth:`_commit`)."""
+        return (self._checkpointed + self.checkpoint_every,
+                min(self._commit_time + self.commit_seconds,
+                    self._checkpoint_time + self.checkpoint_seconds))
 
     def _progress_bar(self) -> Any:
         if self.progress is False:

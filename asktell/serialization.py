@@ -234,7 +234,8 @@ def plain_equal(a: Any, b: Any) -> bool:
 
 
 _PACK_MAGIC = b"\x93ATA"
-_PACK_HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
+#: Magic and header by (dtype, shape), for the arrays :func:`pack` writes as bytes.
+_PACK_HEADS: dict[tuple[np.dtype[Any], tuple[int, ...]], bytes] = {}
 
 
 def pack(obj: Any) -> str | bytes:
@@ -261,14 +262,19 @@ def pack(obj: Any) -> str | bytes:
     >>> unpack(pack(np.array([[0, 1]], dtype=np.uint8))).dtype
     dtype('uint8')
     """
-    if type(obj) is np.ndarray and obj.dtype.kind in "biufc" and obj.dtype.isnative:
-        key = (obj.dtype.str, obj.shape)
+    if type(obj) is np.ndarray:
+        # tobytes() is C order whatever the layout. Only native numeric dtypes are cached, so a
+        # cached header says the array may be written as bytes.
+        key = (obj.dtype, obj.shape)
         head = _PACK_HEADS.get(key)
-        if head is None:
-            head = f"{key[0]};{','.join(map(str, key[1]))};".encode("ascii")
+        if head is not None:
+            return head + obj.tobytes()
+        dt = obj.dtype
+        if dt.kind in "biufc" and dt.isnative:
+            head = _PACK_MAGIC + f"{dt.str};{','.join(map(str, obj.shape))};".encode("ascii")
             if len(_PACK_HEADS) < 4096:
                 _PACK_HEADS[key] = head
-        return _PACK_MAGIC + head + obj.tobytes()  # tobytes() is C order whatever the layout
+            return head + obj.tobytes()
     return dumps(obj)
 
 

@@ -1,8 +1,10 @@
 """The run store: an SQLite file holding a run's history and checkpoints.
 
 Each told batch (candidates, recorded values, the told results where they differ, failures,
-extras, timings and the controller's small state) is appended as one row in its own
-transaction, before the next ask. The method's full state is written only as a *checkpoint*,
+extras, timings and the controller's small state) is appended as one row, in its own
+transaction before the next ask, or, for the cheap batches told within ``commit_seconds`` of the
+last commit, in one transaction with them (the controller queues such a batch as it is and its
+row is built at the commit). The method's full state is written only as a *checkpoint*,
 every ``checkpoint_every`` batches or ``checkpoint_seconds`` seconds and when a run stops, so the
 cost of a commit does not grow with the run. A run killed at any instant (SIGKILL included)
 resumes from its last checkpoint by *replaying* the batches appended after it: the method asks
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import math
+import operator
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,7 +38,7 @@ import numpy as np
 
 from . import serialization
 
-__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError", "StoredEvaluation"]
+__all__ = ["STORE_FILE", "Batch", "RunStore", "StoreError", "StoredEvaluation", "batch_best"]
 
 STORE_FILE = "run.sqlite"
 SCHEMA_VERSION = 3
@@ -79,10 +83,88 @@ CREATE TABLE IF NOT EXISTS evaluations (
 );
 """
 
-_APPEND = "INSERT INTO batches VALUES (" + ",".join("?" * 17) + ")"
+#: Columns of ``batches`` that may be NULL: results, columns, batch_best, best, controller.
+_NULLABLE = (5, 8, 9, 10, 16)
+_INSERTS: dict[int, tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]] = {}
+
+
+#: Bit of :func:`_insert`'s key: no errors and no extras (``'[]'`` and ``'{}'`` in the SQL).
+_PLAIN = 1 << len(_NULLABLE)
+#: The key of a plain batch with its best values (see :meth:`RunStore._defer_plain`).
+_PLAIN_ROW = _PLAIN | 0b10011
+
+
+def _insert(nulls: int) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
+    """The INSERT of a ``batches`` row whose NULL columns are ``nulls`` (bit k: the column
+    ``_NULLABLE[k]``; with ``_PLAIN``, no errors and extras), and the getter of its
+    parameters from the row's 17 values.
+
+    NULL is written into the statement, not bound: Python's sqlite3 binds None (and bytes)
+    through its adapter lookup, several times slower than a number or a string, which for a
+    cheap objective's batch is a good part of its row's cost.
+    """
+    found = _INSERTS.get(nulls)
+    if found is None:
+        fixed = {c: "NULL" for k, c in enumerate(_NULLABLE) if nulls >> k & 1}
+        if nulls & _PLAIN:
+            fixed.update({6: "'[]'", 7: "'{}'"})
+        sql = ("INSERT INTO batches VALUES ("
+               + ",".join(fixed.get(c, "?") for c in range(17)) + ")")
+        found = sql, operator.itemgetter(*(c for c in range(17) if c not in fixed))
+        _INSERTS[nulls] = found
+    return found
+
+
+def _blob(data: str | bytes) -> str | bytes | bytearray:
+    """What :func:`serialization.pack` wrote, to bind: a bytearray binds as a BLOB without the
+    adapter lookup that bytes go through (and reads back as bytes)."""
+    return bytearray(data) if type(data) is bytes else data
 _ADD_EVALUATION = ("INSERT OR REPLACE INTO evaluations (iteration, idx, candidate, value, result, "
                    "error, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (0, ?, ?, ?)"
+
+
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def _queued(row: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+    """A ``batches`` row (17 values) as queued: its NULL columns and its other values."""
+    nulls = ((row[5] is None) | (row[8] is None) << 1 | (row[9] is None) << 2
+             | (row[10] is None) << 3 | (row[16] is None) << 4)
+    return nulls, _insert(nulls)[1](row)
+
+
+def batch_best(values: np.ndarray, sign: float) -> float:
+    """The best of a batch's recorded values in a direction (the ``batch_best`` column).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,)
+        Recorded values, NaN for failures.
+    sign : float
+        +1 when lower is better, -1 when higher is.
+
+    Returns
+    -------
+    float
+        The lowest (``sign`` +1) or highest finite value; NaN when none is finite.
+
+    Examples
+    --------
+    >>> batch_best(np.array([np.nan, 2.0, 1.0]), 1.0), batch_best(np.array([2.0, 1.0]), -1.0)
+    (1.0, 2.0)
+    """
+    if values.size <= 64:  # a short batch: Python's min beats numpy's reduction fourfold
+        # A NaN (a failure) never replaces the running minimum, and a NaN met first gives NaN:
+        # a finite result is the best finite value.
+        v = values.tolist()
+        best = float(min(v) if sign > 0 else max(v))
+    else:
+        best = float(values.min() if sign > 0 else values.max())
+    if math.isfinite(best):
+        return best
+    finite = values[np.isfinite(values)]  # failures are NaN: the best of the others
+    return math.nan if not finite.size else float(finite.min() if sign > 0 else finite.max())
 
 
 class StoreError(ValueError):
@@ -315,8 +397,12 @@ class RunStore:
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
         self.readonly = readonly
-        self._queue: list[tuple[Any, ...]] = []
+        #: Batches to commit: (NULL columns, the row's other values), see :func:`_insert`.
+        self._queue: list[tuple[int, tuple[Any, ...]]] = []
+        #: Plain batches queued by :meth:`_defer_plain`, their rows built by :meth:`flush`.
+        self._plain: list[tuple[Any, ...]] = []
         self._eval_queue: list[tuple[Any, ...]] = []
+        self._meta_queue: list[tuple[str, str]] = []
         self._evals_stored = False
         from .lock import RunLock  # one writer per run directory (readers never lock)
 
@@ -505,26 +591,73 @@ class RunStore:
             :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
             A batch with a checkpoint is never deferred.
         """
+        self._append(iteration, candidates, values, errors, batch_best, best, t_ask, t_eval,
+                     t_tell, elapsed, controller_state, results, extras, columns,
+                     optimiser_state, checkpoint_controller, defer, n_failed)
+
+    def _append(
+        self, iteration: int, candidates: Any, values: np.ndarray,
+        errors: list[dict[str, Any]], batch_best: float, best: float, t_ask: float,
+        t_eval: float, t_tell: float, elapsed: float, controller_state: dict[str, Any] | None,
+        results: Any, extras: Mapping[str, float] | None, columns: Mapping[str, np.ndarray] | None,
+        optimiser_state: dict[str, Any] | None, checkpoint_controller: dict[str, Any] | None,
+        defer: bool, n_failed: int | None,
+    ) -> None:
+        """:meth:`append` with its arguments in order: the controller's call once per batch
+        (eighteen keywords cost a cheap objective's batch more than building its row)."""
         values = np.asarray(values, dtype=np.float64)
         if n_failed is None:
             n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
-        row = (
+        res = None if results is None else serialization.dumps(results)
+        cols = serialization.dumps(dict(columns)) if columns else None
+        bb, b = _nan_to_none(batch_best), _nan_to_none(best)
+        ctl = None if controller_state is None else serialization.dumps(controller_state)
+        self._queue.append(_queued((
             iteration, values.size, n_failed,
-            serialization.pack(candidates), serialization.pack(values),
-            None if results is None else serialization.dumps(results),
+            _blob(serialization.pack(candidates)), _blob(serialization.pack(values)), res,
             json.dumps(errors) if errors else "[]",
             json.dumps(dict(extras)) if extras else "{}",
-            serialization.dumps(dict(columns)) if columns else None,
-            _nan_to_none(batch_best), _nan_to_none(best),
-            t_ask, t_eval, t_tell, elapsed, time.time(),
-            None if controller_state is None else serialization.dumps(controller_state),
-        )
-        self._queue.append(row)
+            cols, bb, b, t_ask, t_eval, t_tell, elapsed, time.time(), ctl,
+        )))
         if optimiser_state is not None:
             self.flush((iteration, serialization.dumps(optimiser_state),
                         serialization.dumps(checkpoint_controller or controller_state)))
         elif not defer:
             self.flush()
+
+    def _defer_plain(
+        self, iteration: int, candidates: np.ndarray, values: np.ndarray, n_failed: int,
+        sign: float, best: float, t_ask: float, t_eval: float, t_tell: float, elapsed: float,
+    ) -> None:
+        """:meth:`append` with ``defer=True`` of a plain batch, its row built at the commit.
+
+        A plain batch: a numeric array of candidates, float64 values, no errors, extras,
+        columns, results or controller state; its ``batch_best`` is :func:`batch_best` with
+        ``sign``. The controller queues a cheap objective's batches so: one call per batch,
+        and the rows of a group built together by :meth:`flush`, which is several times
+        cheaper than building each between an ask and a tell. Neither array may change
+        until then (a method's asked batch and its told values are read-only).
+        """
+        self._plain.append((iteration, candidates, values, n_failed, sign, best, t_ask, t_eval,
+                            t_tell, elapsed, time.time()))
+
+    def _rows(self) -> list[tuple[int, tuple[Any, ...]]]:
+        """The queued rows, those of :meth:`_defer_plain` built (as :meth:`append` would)."""
+        pack, rows, isfinite = serialization.pack, list(self._queue), math.isfinite
+        for it, cands, vals, n_failed, sign, best, t_ask, t_eval, t_tell, elapsed, wall \
+                in self._plain:
+            vals = np.asarray(vals, dtype=np.float64)
+            bb, best = batch_best(vals, sign), float(best)
+            if isfinite(bb) and isfinite(best):  # the usual row, its parameters in order
+                rows.append((_PLAIN_ROW, (it, vals.size, n_failed, _blob(pack(cands)),
+                                          _blob(pack(vals)), bb, best, t_ask, t_eval, t_tell,
+                                          elapsed, wall)))
+            else:  # no finite value yet: NULL for the best values
+                nulls = _PLAIN_ROW | (not isfinite(bb)) << 2 | (not isfinite(best)) << 3
+                rows.append((nulls, _insert(nulls)[1]((
+                    it, vals.size, n_failed, _blob(pack(cands)), _blob(pack(vals)), None, "[]",
+                    "{}", None, bb, best, t_ask, t_eval, t_tell, elapsed, wall, None))))
+        return rows
 
     def flush(self, checkpoint: tuple[int, str, str] | None = None) -> None:
         """Commit the queued batches (and a serialised checkpoint) in one transaction.
@@ -534,33 +667,40 @@ class RunStore:
         checkpoint : (iteration, optimiser JSON, controller JSON), optional
             Written in the same transaction.
         """
-        rows, evals, con = self._queue, self._eval_queue, self._con
-        if not rows and not evals and checkpoint is None:
+        rows = self._rows() if self._plain else self._queue
+        evals, meta, con = self._eval_queue, self._meta_queue, self._con
+        if not rows and not evals and not meta and checkpoint is None:
             return
         # Evaluations of a batch told now are in its row: drop them in the same transaction.
         drop = rows and (self._evals_stored or evals)
-        if len(rows) == 1 and checkpoint is None and not evals and not drop:
-            con.execute(_APPEND, rows[0])  # one statement: atomic on its own
+        if len(rows) == 1 and checkpoint is None and not evals and not meta and not drop:
+            con.execute(_insert(rows[0][0])[0], rows[0][1])  # one statement: atomic on its own
         else:
             con.execute("BEGIN")
             try:
                 if evals:
                     con.executemany(_ADD_EVALUATION, evals)
                     self._evals_stored = True
-                con.executemany(_APPEND, rows)
+                # One executemany per run of rows with the same NULL columns (usually one).
+                for nulls, group in itertools.groupby(rows, key=_first):
+                    con.executemany(_insert(nulls)[0], map(_second, group))
                 if drop:
                     con.execute("DELETE FROM evaluations WHERE iteration <= ?",
-                                (max(r[0] for r in rows),))
+                                (max(r[1][0] for r in rows),))
                     self._evals_stored = bool(con.execute(
                         "SELECT 1 FROM evaluations LIMIT 1").fetchone())
                 if checkpoint is not None:
                     con.execute(_CHECKPOINT, checkpoint)
+                if meta:
+                    con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         self._queue = []
+        self._plain = []
         self._eval_queue = []
+        self._meta_queue = []
 
     def add_evaluations(
         self,
@@ -638,7 +778,7 @@ class RunStore:
     @property
     def queued(self) -> int:
         """Batches and evaluations added with ``defer=True`` and not yet committed."""
-        return len(self._queue) + len(self._eval_queue)
+        return len(self._queue) + len(self._plain) + len(self._eval_queue)
 
     def set_meta(self, **items: Any) -> None:
         """Set plain-data meta entries (status, stop reason, ...)."""
@@ -646,6 +786,17 @@ class RunStore:
         self._con.execute("BEGIN")
         self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
         self._con.execute("COMMIT")
+
+    def _defer_meta(self, **items: Any) -> None:
+        """:meth:`set_meta`, committed with the next :meth:`flush` (queued batches, a
+        checkpoint) instead of in a transaction of its own."""
+        self._meta_queue += [(k, serialization.dumps(v)) for k, v in items.items()]
+
+    def _last_queued(self) -> int | None:
+        """The iteration of the last batch queued (not committed yet), or None."""
+        last = [int(self._plain[-1][0])] if self._plain else []
+        last += [r[1][0] for r in self._queue]
+        return max(last) if last else None
 
     # ------------------------------------------------------------------ reading
 

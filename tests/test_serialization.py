@@ -48,3 +48,24 @@ def test_decoding_refuses_object_arrays():
     text = '{"__ndarray__": "", "dtype": "|O", "shape": [0]}'
     with pytest.raises(TypeError, match="refusing"):
         serialization.loads(text)
+
+
+def test_pack_round_trips_every_layout_of_one_shape():
+    """pack() caches an array's header by dtype and shape: arrays of one shape but another
+    dtype, byte order or memory layout must still come back bit for bit, with their dtype."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(3, 2))
+    cases = [a, a.astype(np.float32), a.astype(">f8"), (a > 0), a.astype(np.int8),
+             np.asfortranarray(a), a.T.copy().T, a[::-1], a + 1j * a, np.float64(2.5),
+             np.array(7.0), np.zeros((0, 2)), a, np.arange(6.0).reshape(3, 2)]
+    for x in cases:
+        for _ in range(2):  # the second pack reads the cached header
+            back = serialization.unpack(serialization.pack(x))
+            assert np.asarray(back).tobytes() == np.ascontiguousarray(x).astype(
+                np.asarray(x).dtype.newbyteorder("=")).tobytes()
+            assert np.asarray(back).shape == np.shape(x)
+            assert np.asarray(back).dtype == np.asarray(x).dtype.newbyteorder("=")
+    assert isinstance(serialization.pack(a), bytes)
+    assert isinstance(serialization.pack(a.astype(">f8")), str), "non-native order: JSON"
+    with pytest.raises(TypeError, match="plain data"):
+        serialization.pack(np.array(["x", "y"]))

@@ -3,6 +3,7 @@ schema migrations, the evaluation record kept whole, per-batch extras as history
 resumes that would change the method's shape refused."""
 
 import json
+import math
 import shutil
 import sqlite3
 from pathlib import Path
@@ -195,3 +196,147 @@ def test_show_plots_the_extras(tmp_path):
     assert out.stat().st_size > 1000 and len(plt.get_fignums()) == before
     img = plt.imread(out)
     assert img.shape[0] > 600, "a second panel for the restart column"
+
+
+def test_queued_batches_with_and_without_null_columns_read_back_whole(tmp_path):
+    """Rows are inserted with their NULL columns written into the statement, one statement per
+    run of rows alike: a group mixing every kind of row commits each one as appended."""
+    store = RunStore.create(tmp_path / "run", {})
+    rng = np.random.default_rng(0)
+    appended = []
+    for i in range(1, 41):
+        kind = [i % 2 == 0, i % 3 == 0, i % 5 == 0, i % 7 == 0, i % 4 == 0]
+        vals = rng.normal(size=3)
+        row = dict(
+            iteration=i, candidates=rng.normal(size=(3, 2)) if i % 6 else ("CC", "CO", "C"),
+            values=vals, errors=[{"index": 0, "type": "E", "message": "m"}] if i % 9 == 0
+            else [], batch_best=np.nan if kind[2] else float(vals.min()),
+            best=np.inf if kind[3] else -float(i), t_ask=0.1 * i, t_eval=0.2, t_tell=0.3,
+            elapsed=float(i), controller_state={"k": i} if kind[1] else None,
+            results=[[1.0, i], [2.0], [3.0]] if kind[0] else None,
+            extras={"restart": i % 2} if i % 8 == 0 else None,
+            columns={"kl": np.full(3, float(i))} if kind[4] else None,
+        )
+        store.append(**row, defer=i % 13 != 0)  # every 13th commits those queued before it
+        appended.append(row)
+    store.close()
+    with RunStore.open(tmp_path / "run", readonly=True) as store:
+        batches = list(store.batches())
+    assert [b.iteration for b in batches] == list(range(1, 41))
+    for b, row in zip(batches, appended):
+        assert asktell.serialization.dumps(b.candidates) == asktell.serialization.dumps(
+            row["candidates"] if not isinstance(row["candidates"], tuple)
+            else list(row["candidates"]))
+        assert b.values.tobytes() == row["values"].tobytes() and b.errors == row["errors"]
+        assert (b.results is None) == (row["results"] is None)
+        if row["results"] is not None:
+            assert b.results == row["results"]
+        assert (b.controller is None) == (row["controller_state"] is None)
+        if row["controller_state"] is not None:
+            assert b.controller == row["controller_state"]
+        assert (b.batch_best, b.best) == pytest.approx(
+            (row["batch_best"], row["best"] if np.isfinite(row["best"]) else np.nan),
+            nan_ok=True)
+        assert b.extras == (row["extras"] or {})
+        assert list(b.columns) == list(row["columns"] or {})
+        for k, v in (row["columns"] or {}).items():
+            assert b.columns[k].tobytes() == v.tobytes()
+        assert (b.t_ask, b.elapsed) == (row["t_ask"], row["elapsed"])
+
+
+def _failing_sphere(x):
+    if int(abs(x[1]) * 1e9) % 4:  # three in four fail, at random: whole batches now and then
+        raise ValueError("outside the model's range")
+    return sphere(x)
+
+
+@pytest.mark.parametrize("direction", ["min", "max"])
+@pytest.mark.parametrize("popsize", [6, 80])  # a short batch and one past the short path
+def test_stored_batch_best_is_the_best_finite_value_or_nan(tmp_path, direction, popsize):
+    opt = asktell.create("xnes", x0=[0.8, 0.1], sigma0=0.5, seed=4, popsize=popsize,
+                         direction=direction)
+    store = RunStore.create(tmp_path / "run", {})
+    Controller(opt, SequentialEvaluator(_failing_sphere), stop={"max_iterations": 40},
+               store=store, progress=False).run()
+    batches = list(store.batches())
+    store.close()
+    best = np.nanmin if direction == "min" else np.nanmax
+    kinds = set()
+    for b in batches:
+        finite = b.values[np.isfinite(b.values)]
+        kinds.add((np.isnan(b.values[0]), finite.size == 0))
+        if finite.size:
+            assert b.batch_best == best(finite)
+        else:
+            assert np.isnan(b.batch_best)
+    assert (True, False) in kinds, "a batch whose first value failed"
+    if popsize == 6:
+        assert (True, True) in kinds, "a batch that failed whole"
+
+
+def _sometimes_nan(x):
+    return math.nan if x[1] > 0.3 else sphere(x)  # a NaN is a failure without an error
+
+
+@pytest.mark.parametrize("direction", ["min", "max"])
+def test_a_group_of_cheap_batches_is_stored_as_batch_by_batch_commits_store_it(
+        tmp_path, monkeypatch, direction):
+    """The controller queues a cheap numeric batch as it is and its row is built when its group
+    commits: the rows are those of committing every batch at once (``commit_seconds=0``)."""
+    plain = []
+    defer_plain = RunStore._defer_plain
+    monkeypatch.setattr(RunStore, "_defer_plain",
+                        lambda self, *a: plain.append(a[0]) or defer_plain(self, *a))
+    cols = ("iteration, n, n_failed, candidates, vals, results, errors, extras, columns, "
+            "batch_best, best, controller, typeof(candidates), typeof(vals), "
+            "typeof(batch_best), typeof(best)")
+    stored = {}
+    for commit_seconds in (60.0, 0.0):
+        run = tmp_path / f"run-{commit_seconds}"
+        store = RunStore.create(run, {})
+        opt = asktell.create("xnes", x0=[0.0, 1.0], sigma0=0.5, seed=5, direction=direction)
+        Controller(opt, SequentialEvaluator(_sometimes_nan), stop={"max_iterations": 30},
+                   store=store, progress=False, checkpoint_every=7,
+                   commit_seconds=commit_seconds).run()
+        store.close()
+        con = sqlite3.connect(run / "run.sqlite")
+        stored[commit_seconds] = con.execute(
+            f"SELECT {cols} FROM batches ORDER BY iteration").fetchall()
+        con.close()
+    assert len(plain) > 20 and len(stored[60.0]) == 30, "most batches took the queued path"
+    assert stored[60.0] == stored[0.0]
+    assert any(r[2] for r in stored[60.0]) and any(r[2] == 0 for r in stored[60.0])
+    assert stored[60.0][0][9:11] == (None, None), "a first batch that failed whole"
+    assert stored[60.0][-1][10] is not None
+
+
+def test_a_batch_the_store_failed_to_take_is_not_in_the_final_checkpoint(tmp_path, monkeypatch):
+    """The final checkpoint is written with the queued batches only when the last batch told is
+    among them: a run whose store failed on batch 5 keeps batches 1-4 (4 was queued) and the
+    checkpoint of batch 3, and resumes to the uninterrupted run's batches."""
+    defer_plain = RunStore._defer_plain
+
+    def failing(self, iteration, *args):
+        if iteration == 5:
+            raise OSError("disk full")
+        defer_plain(self, iteration, *args)
+
+    monkeypatch.setattr(RunStore, "_defer_plain", failing)
+    store = RunStore.create(tmp_path / "run", {})
+    with pytest.raises(OSError, match="disk full"):
+        Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 8}, store=store,
+                   progress=False, checkpoint_every=3).run()
+    store.close()
+    monkeypatch.undo()
+    with RunStore.open(tmp_path / "run", readonly=True) as s:
+        assert [b.iteration for b in s.batches()] == [1, 2, 3, 4]
+        assert s.latest_checkpoint()[0] == 3 and s.get_meta("status") == "interrupted"
+    ctl = Controller.resume(tmp_path / "run", xnes(), SequentialEvaluator(sphere),
+                            stop={"max_iterations": 8}, progress=False)
+    ctl.run()
+    ctl.store.close()
+    ref = RunStore.create(tmp_path / "ref", {})
+    Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 8}, store=ref,
+               progress=False).run()
+    ref.close()
+    assert _batches(tmp_path / "run") == _batches(tmp_path / "ref")
