@@ -378,7 +378,7 @@ class Controller:
         # With a store, an Evaluator's evaluations are kept as they finish in a long batch; a
         # cheap numeric batch told while no commit or checkpoint is due is queued as it is.
         streamed = evaluate if store is not None and isinstance(evaluate, Evaluator) else None
-        queue = store._defer_plain if store is not None else None
+        queue = store.queue_batch if store is not None else None
         queue_below, queue_until = self._queue_limits()
         try:
             own_stop = opt.stop if self.rules.optimiser_stop else _no_stop
@@ -447,7 +447,7 @@ class Controller:
                 bar.close()
         elapsed = base + perf() - start
         if store is not None:  # one transaction: the last batches, the checkpoint, the status
-            store._defer_meta(status="finished", stop_reason=reason, elapsed=elapsed)
+            store.queue_meta(status="finished", stop_reason=reason, elapsed=elapsed)
             self._final_checkpoint(elapsed)
         return self._result(reason, elapsed)
 
@@ -528,7 +528,7 @@ class Controller:
         """
         opt, store = self.optimiser, self.store
         assert store is not None
-        last = store._last_queued()
+        last = store.last_queued()
         if last is None or last != opt.iterations:
             store.flush()
             last = store.last_iteration()
@@ -560,7 +560,7 @@ class Controller:
                or now - self._checkpoint_time >= self.checkpoint_seconds)
         defer = now - self._commit_time < self.commit_seconds
         # RunStore.append's arguments, in order (keywords cost more than the row here).
-        store._append(
+        store.append(
             iteration, xs, vals,
             [e.to_plain() for e in errors] if errors else [],
             self._batch_best(vals), opt.fbest(), t_ask, t_eval, t_tell, elapsed,
@@ -579,7 +579,7 @@ class Controller:
             self._commit_time = now
 
     def _queue_limits(self) -> tuple[int, float]:
-        """A batch may be queued as it is (see :meth:`RunStore._defer_plain`) while its
+        """A batch may be queued as it is (see :meth:`RunStore.queue_batch`) while its
         iteration is below the first and ``time.perf_counter()`` below the second: no
         checkpoint is due and the last commit is within ``commit_seconds`` (as in
         :meth:`_commit`)."""

@@ -90,7 +90,7 @@ _INSERTS: dict[int, tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]] = 
 
 #: Bit of :func:`_insert`'s key: no errors and no extras (``'[]'`` and ``'{}'`` in the SQL).
 _PLAIN = 1 << len(_NULLABLE)
-#: The key of a plain batch with its best values (see :meth:`RunStore._defer_plain`).
+#: The key of a plain batch with its best values (see :meth:`RunStore.queue_batch`).
 _PLAIN_ROW = _PLAIN | 0b10011
 
 
@@ -399,7 +399,7 @@ class RunStore:
         self.readonly = readonly
         #: Batches to commit: (NULL columns, the row's other values), see :func:`_insert`.
         self._queue: list[tuple[int, tuple[Any, ...]]] = []
-        #: Plain batches queued by :meth:`_defer_plain`, their rows built by :meth:`flush`.
+        #: Plain batches queued by :meth:`queue_batch`, their rows built by :meth:`flush`.
         self._plain: list[tuple[Any, ...]] = []
         self._eval_queue: list[tuple[Any, ...]] = []
         self._meta_queue: list[tuple[str, str]] = []
@@ -538,7 +538,6 @@ class RunStore:
 
     def append(
         self,
-        *,
         iteration: int,
         candidates: Any,
         values: np.ndarray,
@@ -559,6 +558,9 @@ class RunStore:
         n_failed: int | None = None,
     ) -> None:
         """Commit one told batch, and a checkpoint when ``optimiser_state`` is given.
+
+        The arguments may be passed by position, in this order (the controller does, once per
+        batch: eighteen keywords cost a cheap objective's batch more than building its row).
 
         Parameters
         ----------
@@ -591,20 +593,6 @@ class RunStore:
             :meth:`flush`, or :meth:`close`): one transaction for a group of cheap batches.
             A batch with a checkpoint is never deferred.
         """
-        self._append(iteration, candidates, values, errors, batch_best, best, t_ask, t_eval,
-                     t_tell, elapsed, controller_state, results, extras, columns,
-                     optimiser_state, checkpoint_controller, defer, n_failed)
-
-    def _append(
-        self, iteration: int, candidates: Any, values: np.ndarray,
-        errors: list[dict[str, Any]], batch_best: float, best: float, t_ask: float,
-        t_eval: float, t_tell: float, elapsed: float, controller_state: dict[str, Any] | None,
-        results: Any, extras: Mapping[str, float] | None, columns: Mapping[str, np.ndarray] | None,
-        optimiser_state: dict[str, Any] | None, checkpoint_controller: dict[str, Any] | None,
-        defer: bool, n_failed: int | None,
-    ) -> None:
-        """:meth:`append` with its arguments in order: the controller's call once per batch
-        (eighteen keywords cost a cheap objective's batch more than building its row)."""
         values = np.asarray(values, dtype=np.float64)
         if n_failed is None:
             n_failed = int(values.size - np.count_nonzero(np.isfinite(values)))
@@ -625,7 +613,7 @@ class RunStore:
         elif not defer:
             self.flush()
 
-    def _defer_plain(
+    def queue_batch(
         self, iteration: int, candidates: np.ndarray, values: np.ndarray, n_failed: int,
         sign: float, best: float, t_ask: float, t_eval: float, t_tell: float, elapsed: float,
     ) -> None:
@@ -642,7 +630,7 @@ class RunStore:
                             t_tell, elapsed, time.time()))
 
     def _rows(self) -> list[tuple[int, tuple[Any, ...]]]:
-        """The queued rows, those of :meth:`_defer_plain` built (as :meth:`append` would)."""
+        """The queued rows, those of :meth:`queue_batch` built (as :meth:`append` would)."""
         pack, rows, isfinite = serialization.pack, list(self._queue), math.isfinite
         for it, cands, vals, n_failed, sign, best, t_ask, t_eval, t_tell, elapsed, wall \
                 in self._plain:
@@ -787,12 +775,12 @@ class RunStore:
         self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
         self._con.execute("COMMIT")
 
-    def _defer_meta(self, **items: Any) -> None:
+    def queue_meta(self, **items: Any) -> None:
         """:meth:`set_meta`, committed with the next :meth:`flush` (queued batches, a
         checkpoint) instead of in a transaction of its own."""
         self._meta_queue += [(k, serialization.dumps(v)) for k, v in items.items()]
 
-    def _last_queued(self) -> int | None:
+    def last_queued(self) -> int | None:
         """The iteration of the last batch queued (not committed yet), or None."""
         last = [int(self._plain[-1][0])] if self._plain else []
         last += [r[1][0] for r in self._queue]

@@ -105,8 +105,9 @@ def one_run(path: Path, batches: int, eval_s: float, watch: tuple[str, str, floa
                 times.append(time.perf_counter() - t)
         return wrapper
 
-    # Every write the store does for the run: append (and flush, where commits are grouped).
-    for name in ("append", "flush"):
+    # Every write the store does for the run: append (and queue_batch and flush, where commits
+    # are grouped).
+    for name in ("append", "queue_batch", "flush"):
         if hasattr(store, name):
             setattr(store, name, timed(getattr(store, name)))
     poller = None

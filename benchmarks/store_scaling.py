@@ -52,9 +52,9 @@ class TimedStore(RunStore):
         super().__init__(*args, **kwargs)
         self.seconds: list[float] = []
 
-    def append(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def append(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         t = time.perf_counter()
-        super().append(**kwargs)
+        super().append(*args, **kwargs)
         self.seconds.append(time.perf_counter() - t)
 
 

@@ -284,8 +284,8 @@ def test_a_group_of_cheap_batches_is_stored_as_batch_by_batch_commits_store_it(
     """The controller queues a cheap numeric batch as it is and its row is built when its group
     commits: the rows are those of committing every batch at once (``commit_seconds=0``)."""
     plain = []
-    defer_plain = RunStore._defer_plain
-    monkeypatch.setattr(RunStore, "_defer_plain",
+    defer_plain = RunStore.queue_batch
+    monkeypatch.setattr(RunStore, "queue_batch",
                         lambda self, *a: plain.append(a[0]) or defer_plain(self, *a))
     cols = ("iteration, n, n_failed, candidates, vals, results, errors, extras, columns, "
             "batch_best, best, controller, typeof(candidates), typeof(vals), "
@@ -314,14 +314,14 @@ def test_a_batch_the_store_failed_to_take_is_not_in_the_final_checkpoint(tmp_pat
     """The final checkpoint is written with the queued batches only when the last batch told is
     among them: a run whose store failed on batch 5 keeps batches 1-4 (4 was queued) and the
     checkpoint of batch 3, and resumes to the uninterrupted run's batches."""
-    defer_plain = RunStore._defer_plain
+    defer_plain = RunStore.queue_batch
 
     def failing(self, iteration, *args):
         if iteration == 5:
             raise OSError("disk full")
         defer_plain(self, iteration, *args)
 
-    monkeypatch.setattr(RunStore, "_defer_plain", failing)
+    monkeypatch.setattr(RunStore, "queue_batch", failing)
     store = RunStore.create(tmp_path / "run", {})
     with pytest.raises(OSError, match="disk full"):
         Controller(xnes(), SequentialEvaluator(sphere), stop={"max_iterations": 8}, store=store,
