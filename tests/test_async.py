@@ -396,3 +396,79 @@ def test_nes_malformed_cohorts_are_refused():
     with pytest.raises(ValueError, match="cohorts"):
         asktell.create("xnes", x0=np.ones(3), sigma0=0.5, seed=2).load_state_dict(state)
 
+
+# ---------------------------------------------------------------- CMA-ES: stragglers
+
+
+def _cmaes_generations(boundaries=None):
+    """Three updates: one candidate asked before the first is told in the third (a
+    straggler, two updates old), one asked before the second also in the third (one update
+    old). Returns the solutions passed to pycma's tell in the third update with their keys,
+    those two candidates by key, and pycma's (mean, sigma) when each key was asked."""
+    o = asktell.create("cmaes", x0=[0.8, 0.6, 0.7], sigma0=0.3, seed=5, boundaries=boundaries)
+    lam, told, dists = o.popsize, [], {}
+    real_tell = o.es.tell
+
+    def spy(solutions, values, **kw):
+        told.append([np.array(s) for s in solutions])
+        return real_tell(solutions, values, **kw)
+
+    def ask(n):
+        keys, xs = o.ask_async(n)
+        dists.update(dict.fromkeys(keys, (o.es.mean.copy(), o.es.sigma)))
+        return keys, xs
+
+    def f(x):
+        return float(x @ x)
+
+    o.es.tell = spy
+    k0, x0 = ask(lam + 1)  # the last one straggles
+    o.tell_async(k0[:lam], [f(x) for x in x0[:lam]])
+    k1, x1 = ask(lam + 1)  # the last one is one update late
+    o.tell_async(k1[:lam], [f(x) for x in x1[:lam]])
+    k2, x2 = ask(lam - 2)
+    (u,) = o.tell_async([k0[-1], k1[-1], *k2], [f(x0[-1]), f(x1[-1]), *(f(x) for x in x2)])
+    assert o.iterations == 3 and len(told) == 3
+    return told[-1], u.keys, {k0[-1]: x0[-1], k1[-1]: x1[-1]}, dists
+
+
+def test_cmaes_straggler_step_is_taken_from_the_current_mean():
+    sent, keys, xs, dists = _cmaes_generations()
+    by_key = dict(zip(keys, sent, strict=True))
+    straggler, late = list(xs)
+    mean_then, sigma_then = dists[straggler]
+    mean_now, sigma_now = dists[max(dists)]  # pycma's distribution in the third generation
+    expected = mean_now + (sigma_now / sigma_then) * (xs[straggler] - mean_then)
+    np.testing.assert_allclose(by_key[straggler], expected, rtol=1e-12)
+    np.testing.assert_array_equal(by_key[late], xs[late])  # one update old: as it is
+
+
+def test_cmaes_straggler_with_boundaries_is_told_as_it_is():
+    b = asktell.RectangularBoundaries([-2.0, -2.0, -2.0], [2.0, 2.0, 2.0])
+    sent, keys, xs, _dists = _cmaes_generations(b)
+    by_key = dict(zip(keys, sent, strict=True))
+    for k, x in xs.items():
+        np.testing.assert_array_equal(by_key[k], x)
+
+
+def test_cmaes_async_state_of_an_earlier_version_resumes():
+    """Candidates asked by an earlier version carry pycma's sample and update only; one of
+    them is told two updates late."""
+    def f(x):
+        return float(x @ x)
+
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=2)
+    lam = o.popsize
+    keys, xs = o.ask_async(2 * lam + 1)
+    o.tell_async(keys[:lam], [f(x) for x in xs[:lam]])
+    o.ask_async(1)  # pycma needs an ask between two tells, as the controller makes
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    state["async"]["asked_rec"] = [np.asarray(r)[:4] for r in state["async"]["asked_rec"]]
+    old = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=2)
+    old.load_state_dict(state)
+    assert len(old.tell_async(keys[lam:2 * lam], [f(x) for x in xs[lam:2 * lam]])) == 1
+    old.ask_async(lam - 2)  # new records beside the earlier version's
+    rest, vals = list(old.outstanding[0]), [f(v) for v in old.outstanding[1]]
+    assert keys[-1] in rest  # asked before the first update, told after the second
+    assert len(old.tell_async(rest, vals)) == 1
+    assert old.iterations == 3 and np.all(np.isfinite(old.es.mean))
