@@ -283,3 +283,192 @@ def test_maximise(name):
                            mode="async", max_in_flight=2, stop={"max_iterations": 60},
                            progress=False).run()
     assert -1e-2 < r.fbest <= 0 and r.fbest == -float(r.xbest @ r.xbest)
+
+
+# ---------------------------------------------------------------- NES: stale results
+
+
+def _nes_state(o):
+    return o.mean(), (o.covariance() if hasattr(o, "covariance") else o.stds())
+
+
+@pytest.mark.parametrize("name", ["xnes", "snes"])
+def test_nes_async_with_fresh_results_only_is_the_sync_update(name):
+    sync = asktell.create(name, x0=[1.0, -0.5, 2.0], sigma0=0.5, seed=7)
+    lazy = asktell.create(name, x0=[1.0, -0.5, 2.0], sigma0=0.5, seed=7)
+    for _ in range(5):
+        xs = sync.ask()
+        sync.tell([float(x @ x) for x in xs])
+        keys, ys = lazy.ask_async(lazy.popsize)  # a whole generation, told before more asks
+        np.testing.assert_allclose(xs, ys, rtol=1e-10, atol=1e-14)  # the same draws
+        lazy.tell_async(keys[::-1], [float(y @ y) for y in ys[::-1]])
+        for a, b in zip(_nes_state(sync), _nes_state(lazy), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)  # up to rounding
+
+
+def _with_one_stale(name, shift, stale_value):
+    """Generation 1: λ fresh results; generation 2: λ - 1 fresh results plus one result
+    asked before the first update (stale). ``shift`` moves every value of generation 2's
+    fresh results; ``stale_value`` is the stale result's value."""
+    o = asktell.create(name, x0=[1.0, -0.5, 2.0], sigma0=0.5, seed=3)
+    lam = o.popsize
+    keys, xs = o.ask_async(lam + 1)
+    (u1,) = o.tell_async(keys[:lam], [float(x @ x) for x in xs[:lam]])
+    k2, x2 = o.ask_async(lam - 1)
+    o.tell_async(k2, [float(x @ x) + shift for x in x2])
+    (u2,) = o.tell_async(keys[lam:], [stale_value])
+    assert o.iterations == 2 and u2.keys[-1] == keys[lam]
+    return o, u1
+
+
+@pytest.mark.parametrize("name", ["xnes", "snes"])
+def test_nes_stale_result_is_ranked_in_its_own_generation(name):
+    ref, u1 = _with_one_stale(name, 0.0, 0.0)  # best of its cohort (values are x @ x > 0)
+    # The stale result is ranked among the results of the generation it was asked in, so
+    # the update does not change when the current generation's values move past it ...
+    for shift in (-1e3, 1e3):
+        o, _ = _with_one_stale(name, shift, 0.0)
+        for a, b in zip(_nes_state(ref), _nes_state(o), strict=True):
+            np.testing.assert_array_equal(a, b)
+    # ... and does change when it moves within its own generation
+    worst = float(np.nanmax(u1.told.values)) + 1.0
+    o, _ = _with_one_stale(name, 0.0, worst)
+    assert not np.array_equal(ref.mean(), o.mean())
+
+
+@pytest.mark.parametrize("name", ["xnes", "snes"])
+def test_nes_async_state_keeps_the_cohorts(name):
+    def run(o, n, rng):
+        while o.evaluations < n:
+            if len(o.outstanding[0]) < 4:
+                o.ask_async(4 - len(o.outstanding[0]))
+            keys, xs = o.outstanding
+            j = int(rng.integers(len(keys)))
+            o.tell_async([keys[j]], [float(xs[j] @ xs[j])])
+
+    o = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1)
+    run(o, 60, np.random.default_rng(0))
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    assert len(state["method"]["cohorts"]["iterations"]) >= 1
+    copy = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1)
+    copy.load_state_dict(state)
+    run(o, 120, np.random.default_rng(1))
+    run(copy, 120, np.random.default_rng(1))
+    np.testing.assert_array_equal(o.mean(), copy.mean())
+    # without its cohorts the resumed run could not rank its stale results alike
+    del state["method"]["cohorts"]
+    bare = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1)
+    bare.load_state_dict(state)
+    run(bare, 120, np.random.default_rng(1))
+    assert not np.array_equal(o.mean(), bare.mean())
+    # a synchronous state has no cohorts: unchanged from earlier versions
+    s = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=1)
+    s.ask()
+    s.tell([1.0] * s.popsize)
+    assert "cohorts" not in s.state_dict()["method"]
+
+
+@pytest.mark.parametrize("name", ["xnes", "snes"])
+def test_nes_async_state_of_an_earlier_version_resumes(name):
+    """Candidates asked by an earlier version carry no z in their records (d + 2 columns)."""
+    o = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=2)
+    keys, xs = o.ask_async(o.popsize + 3)
+    o.tell_async(keys[:5], [float(x @ x) for x in xs[:5]])
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    d = 3
+    a = state["async"]
+    a["asked_rec"] = [np.asarray(r)[: d + 2] for r in a["asked_rec"]]
+    a["buffer_rec"] = [np.asarray(r)[: d + 2] for r in a["buffer_rec"]]
+    old = asktell.create(name, x0=np.ones(3), sigma0=0.5, seed=2)
+    old.load_state_dict(state)
+    new_keys, new_xs = old.ask_async(2)  # new records beside the earlier version's
+    told = [*new_keys, *keys[5:]]  # the first update mixes the two kinds of record
+    ups = old.tell_async(told, [float(x @ x) for x in [*new_xs, *xs[5:]]])
+    assert len(ups) == 1 and old.iterations == 1
+    assert np.all(np.isfinite(old.mean())) and not np.array_equal(old.mean(), np.ones(3))
+
+
+def test_nes_malformed_cohorts_are_refused():
+    o = asktell.create("xnes", x0=np.ones(3), sigma0=0.5, seed=2)
+    state = o.state_dict()
+    state["method"]["cohorts"] = {"iterations": np.array([0]), "losses": [np.ones(3)],
+                                  "outside": [np.ones(2)]}
+    with pytest.raises(ValueError, match="cohorts"):
+        asktell.create("xnes", x0=np.ones(3), sigma0=0.5, seed=2).load_state_dict(state)
+
+
+# ---------------------------------------------------------------- CMA-ES: stragglers
+
+
+def _cmaes_generations(boundaries=None):
+    """Three updates: one candidate asked before the first is told in the third (a
+    straggler, two updates old), one asked before the second also in the third (one update
+    old). Returns the solutions passed to pycma's tell in the third update with their keys,
+    those two candidates by key, and pycma's (mean, sigma) when each key was asked."""
+    o = asktell.create("cmaes", x0=[0.8, 0.6, 0.7], sigma0=0.3, seed=5, boundaries=boundaries)
+    lam, told, dists = o.popsize, [], {}
+    real_tell = o.es.tell
+
+    def spy(solutions, values, **kw):
+        told.append([np.array(s) for s in solutions])
+        return real_tell(solutions, values, **kw)
+
+    def ask(n):
+        keys, xs = o.ask_async(n)
+        dists.update(dict.fromkeys(keys, (o.es.mean.copy(), o.es.sigma)))
+        return keys, xs
+
+    def f(x):
+        return float(x @ x)
+
+    o.es.tell = spy
+    k0, x0 = ask(lam + 1)  # the last one straggles
+    o.tell_async(k0[:lam], [f(x) for x in x0[:lam]])
+    k1, x1 = ask(lam + 1)  # the last one is one update late
+    o.tell_async(k1[:lam], [f(x) for x in x1[:lam]])
+    k2, x2 = ask(lam - 2)
+    (u,) = o.tell_async([k0[-1], k1[-1], *k2], [f(x0[-1]), f(x1[-1]), *(f(x) for x in x2)])
+    assert o.iterations == 3 and len(told) == 3
+    return told[-1], u.keys, {k0[-1]: x0[-1], k1[-1]: x1[-1]}, dists
+
+
+def test_cmaes_straggler_step_is_taken_from_the_current_mean():
+    sent, keys, xs, dists = _cmaes_generations()
+    by_key = dict(zip(keys, sent, strict=True))
+    straggler, late = list(xs)
+    mean_then, sigma_then = dists[straggler]
+    mean_now, sigma_now = dists[max(dists)]  # pycma's distribution in the third generation
+    expected = mean_now + (sigma_now / sigma_then) * (xs[straggler] - mean_then)
+    np.testing.assert_allclose(by_key[straggler], expected, rtol=1e-12)
+    np.testing.assert_array_equal(by_key[late], xs[late])  # one update old: as it is
+
+
+def test_cmaes_straggler_with_boundaries_is_told_as_it_is():
+    b = asktell.RectangularBoundaries([-2.0, -2.0, -2.0], [2.0, 2.0, 2.0])
+    sent, keys, xs, _dists = _cmaes_generations(b)
+    by_key = dict(zip(keys, sent, strict=True))
+    for k, x in xs.items():
+        np.testing.assert_array_equal(by_key[k], x)
+
+
+def test_cmaes_async_state_of_an_earlier_version_resumes():
+    """Candidates asked by an earlier version carry pycma's sample and update only; one of
+    them is told two updates late."""
+    def f(x):
+        return float(x @ x)
+
+    o = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=2)
+    lam = o.popsize
+    keys, xs = o.ask_async(2 * lam + 1)
+    o.tell_async(keys[:lam], [f(x) for x in xs[:lam]])
+    o.ask_async(1)  # pycma needs an ask between two tells, as the controller makes
+    state = asktell.serialization.loads(asktell.serialization.dumps(o.state_dict()))
+    state["async"]["asked_rec"] = [np.asarray(r)[:4] for r in state["async"]["asked_rec"]]
+    old = asktell.create("cmaes", x0=np.ones(3), sigma0=0.5, seed=2)
+    old.load_state_dict(state)
+    assert len(old.tell_async(keys[lam:2 * lam], [f(x) for x in xs[lam:2 * lam]])) == 1
+    old.ask_async(lam - 2)  # new records beside the earlier version's
+    rest, vals = list(old.outstanding[0]), [f(v) for v in old.outstanding[1]]
+    assert keys[-1] in rest  # asked before the first update, told after the second
+    assert len(old.tell_async(rest, vals)) == 1
+    assert old.iterations == 3 and np.all(np.isfinite(old.es.mean))

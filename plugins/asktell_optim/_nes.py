@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -39,6 +40,39 @@ def nes_utilities(n: int) -> np.ndarray:
     return us
 
 
+#: Asynchronous use: a result drawn more than this many updates ago is not used in the update
+#: (its cohort is no longer kept). Chosen on seeds 10-14 of benchmarks/async_stragglers.py
+#: (5 and 30 gave the same evaluations to target; 30 drops fewer results).
+_MAX_AGE = 30
+
+
+def _widen(record: np.ndarray, width: int) -> np.ndarray:
+    """A record of an earlier version, padded with NaN to ``width``."""
+    if record.size >= width:
+        return record
+    return np.concatenate([record, np.full(width - record.size, np.nan)])
+
+
+@functools.lru_cache(maxsize=64)
+def _utilities(n: int) -> np.ndarray:
+    """:func:`nes_utilities`, cached (read-only arrays)."""
+    return nes_utilities(n)
+
+
+def _position(cohort: tuple[np.ndarray, np.ndarray], loss: float, outside: float) -> int:
+    """Rank (0 = best) of one sample among a cohort's, by the order of ``_rank``: inside before
+    outside before failed; by loss, then distance outside; after cohort samples it ties with."""
+    losses, dist = cohort
+
+    def group(v: np.ndarray | float, o: np.ndarray | float) -> np.ndarray:
+        return np.where(np.isfinite(v), np.where(np.asarray(o) > 0, 1, 0), 2)
+
+    g, gs = group(losses, dist), group(loss, outside)
+    # lexicographic (group, loss, distance) <= the sample's
+    before = (g < gs) | ((g == gs) & ((losses < loss) | ((losses == loss) & (dist <= outside))))
+    return int(np.count_nonzero(before))
+
+
 class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     """Base of xNES and SNES: sample z ~ N(0, I), map to x, rank, update.
 
@@ -67,15 +101,45 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     -----
     **Asynchronous use** (:class:`asktell.AsyncAskTell`): ``ask_async(n)`` samples n points
     from the current distribution; an update is made from the first λ results told, whatever
-    distribution they were sampled from. Each told point is re-expressed in the current
-    distribution (z = A⁻¹(x − μ) for xNES, (x − μ)/σ for SNES, from the unprojected sample),
-    as pycma does for solutions it did not sample, so a stale result pulls the mean towards
-    its point with the weight of its rank; the length of a stale z is clipped to
-    √d + 2d/(d + 2), pycma's bound for such solutions. Stale samples move the mean only: the
-    shape's update (A or σ) uses the fresh samples of the generation, as stale ones, ranked
-    worse on average, would shrink the distribution along the direction of progress. With a
-    few candidates in flight per λ (as with nevergrad's ``num_workers``) most results are at
-    most one update old.
+    distribution they were sampled from. A result sampled before the last update (*stale*) is
+    used as a delayed natural-gradient sample, as asynchronous stochastic gradient methods use
+    gradients computed at older parameters [3]_. NES estimates the search gradient from λ
+    samples of the current distribution as (Wierstra et al., Sect. 2 [1]_)
+
+        ∇_θ J(θ) ≈ (1/λ) Σ_k f(z_k) ∇_θ log π(z_k | θ),
+
+    with f(z_k) replaced by rank-based utilities u_k (fitness shaping, Table 1 of [1]_). Ranks
+    estimate quantiles under the distribution the samples were drawn from: IGO's utility of x
+    is w(q), q = Pr_{x' ∼ P_θ}[f(x') < f(x)], its quantile under P_θ [2]_. A stale result is
+    therefore ranked among the samples of its own distribution, not among the current ones:
+
+    * a fresh result (asked since the last update) is ranked among the generation's λ_f fresh
+      results, with the utilities for λ_f;
+    * a stale result asked at update t is ranked among the fresh results of update t (its
+      *cohort*, kept for 30 updates), with the utilities for a population one larger, and its
+      direction is its own draw z_k ~ N(0, I), not a re-expression of x in the current
+      distribution.
+
+    Each sample k weighs w_k = λ_k u_k / N (λ_k the population it was ranked in, N the samples
+    in the update), and the step is taken in the current local coordinates: δ = Σ_k w_k z_k,
+    G = Σ_k w_k (z_k z_kᵀ − I); xNES μ ← μ + η_μ A δ, A ← A expm(½ η_A G); SNES the diagonal
+    of G. With every sample fresh, w_k = u_k: the synchronous update. Ranked against the current
+    generation, a stale result would rank worse for coming from an older, worse mean, and
+    z = A⁻¹(x − μ) would point back along the path taken: together they shrink the
+    distribution along the direction of progress (earlier versions let stale results move the
+    mean only, for that reason). A result whose cohort is no longer kept (over 30 updates old)
+    counts as an evaluation and for the best point, not in the update.
+
+    References
+    ----------
+    .. [1] Wierstra, D., Schaul, T., Glasmachers, T., Sun, Y., Peters, J. & Schmidhuber, J.
+       (2014). Natural evolution strategies. *Journal of Machine Learning Research*, 15,
+       949–980. arXiv:1106.4487, doi:10.48550/arXiv.1106.4487
+    .. [2] Ollivier, Y., Arnold, L., Auger, A. & Hansen, N. (2017). Information-geometric
+       optimization algorithms: a unifying picture via invariance principles. *Journal of
+       Machine Learning Research*, 18, 1–65. arXiv:1106.3708, doi:10.48550/arXiv.1106.3708
+    .. [3] Agarwal, A. & Duchi, J. C. (2011). Distributed delayed stochastic optimization.
+       *Advances in Neural Information Processing Systems 24 (NIPS 2011)*, 873–881.
     """
 
     state_limits: ClassVar[Mapping[str, str]] = {
@@ -112,10 +176,9 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         self._outside = np.zeros(n)
         self._any_outside = False
         self._best_history: list[float] = []
-        self._stale: np.ndarray | None = None
-        #: Utilities of the shape update when they differ from the mean's (async: stale
-        #: samples get 0), best first; None: the same.
-        self._cov_us: np.ndarray | None = None
+        #: Asynchronous use: per update, the losses and distances outside of its fresh results,
+        #: against which results drawn before it are ranked (the last ``_MAX_AGE`` updates).
+        self._cohorts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._batch_range = math.inf
 
     # ------------------------------------------------------------------ for subclasses
@@ -125,8 +188,10 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         """Points x for standard-normal samples z (shape (n, d))."""
 
     @abc.abstractmethod
-    def _update(self, zs: np.ndarray) -> None:
-        """Natural-gradient step from samples sorted best first."""
+    def _update(self, zs: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Natural-gradient step: from samples sorted best first with the utilities
+        (``weights`` None), or from samples with their own weights w_k (asynchronous:
+        δ = Σ w_k z_k, G = Σ w_k (z_k z_kᵀ − I))."""
 
     @abc.abstractmethod
     def _variances(self) -> np.ndarray:
@@ -154,34 +219,58 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
 
     # ------------------------------------------------------------------ asynchronous
 
-    stale_results = ("re-expressed in the current distribution (z from the unprojected "
-                     "sample, its length clipped as pycma clips solutions it did not sample), "
-                     "ranked with the generation they complete; they move the mean, not the "
-                     "shape")
+    stale_results = ("ranked among the samples of the distribution they were drawn from (their "
+                     "cohort) and used with their own draw z as delayed natural-gradient "
+                     "samples; over 30 updates old, not used in the update")
 
     def _ask_async(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         z = self._rng.standard_normal((n, self.n_parameters))
         raw = self._map(z)
         x, outside = self._repair(raw.copy())
-        return x, np.column_stack([raw, outside, np.full(n, float(self._iterations))])
+        # the record: the unprojected sample, its distance outside, the update it was drawn
+        # after, and its draw z
+        return x, np.column_stack([raw, outside, np.full(n, float(self._iterations)), z])
 
     def _update_async(self, candidates: np.ndarray, records: np.ndarray,
                       losses: np.ndarray) -> None:
-        d = self.n_parameters
-        zs = self._express(records[:, :d])
-        # A stale sample can lie far out in the current distribution: its length is clipped
-        # to pycma's bound for solutions it did not sample (``repair_genotype``), so that one
-        # result cannot collapse or blow up the step sizes.
-        stale = records[:, d + 1] < self._iterations
-        if stale.any():
-            upper = math.sqrt(d) + 2 * d / (d + 2)
-            norms = np.linalg.norm(zs[stale], axis=1)
-            zs[stale] /= np.maximum(1.0, norms / upper)[:, None]
-            self._stale = stale
-        self._zs = zs
-        self._outside = records[:, d].copy()
-        self._any_outside = bool(self._outside.any())
-        self._tell(losses)
+        d, it = self.n_parameters, self._iterations
+        outside = records[:, d].copy()
+        born = records[:, d + 1]
+        zs = records[:, d + 2:2 * d + 2].copy()
+        old = np.isnan(zs).any(axis=1)
+        if old.any():  # asked by an earlier version, which kept no z: re-express the sample
+            zs[old] = self._express(records[old, :d])
+        self._outside = outside
+        self._any_outside = bool(outside.any())
+        if self._record_batch(losses) is None:
+            return  # failures only: the distribution is kept
+        fresh = born == it
+        weights = np.zeros(len(losses))
+        used = fresh.copy()
+        n_fresh = int(fresh.sum())
+        if n_fresh:
+            idx = np.flatnonzero(fresh)
+            order = self._rank(losses[idx], outside[idx])
+            weights[idx[order]] = n_fresh * _utilities(n_fresh)
+            self._cohorts[it] = (losses[idx].copy(), outside[idx].copy())
+        for i in np.flatnonzero(~fresh):
+            cohort = self._cohorts.get(int(born[i]))
+            if cohort is not None:
+                m = len(cohort[0]) + 1
+                weights[i] = m * _utilities(m)[_position(cohort, losses[i], outside[i])]
+                used[i] = True
+        for t in [t for t in self._cohorts if t <= it - _MAX_AGE]:
+            del self._cohorts[t]
+        if used.any():
+            self._update(zs[used], weights[used] / used.sum())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """See :meth:`asktell.AsyncAskTell.load_state_dict`; candidates asked by an earlier
+        version (no z in their records) get NaN for it, so that every record has one width."""
+        super().load_state_dict(state)
+        width = 2 * self.n_parameters + 2
+        self._asked = {k: (x, _widen(r, width)) for k, (x, r) in self._asked.items()}
+        self._buffer = [(k, x, _widen(r, width), v) for k, x, r, v in self._buffer]
 
     # ------------------------------------------------------------------ the protocol
 
@@ -195,6 +284,14 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
     def _tell(self, losses: np.ndarray) -> None:
         zs = self._zs
         assert zs is not None  # the base refuses tell() without a pending ask()
+        order = self._record_batch(losses)
+        if order is not None:  # None: a batch of failures only, the distribution is kept
+            self._update(zs[order])
+        self._zs = None
+
+    def _record_batch(self, losses: np.ndarray) -> np.ndarray | None:
+        """The batch's order, best first, after recording its best and range for ``tolfun``;
+        None if every value failed (nothing is recorded then)."""
         outside = self._any_outside
         order = self._rank(losses, self._outside) if outside else losses.argsort(kind="stable")
         best, worst = losses[order[0]], losses[order[-1]]
@@ -202,23 +299,12 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
             # Failures or outside samples are ranked last: take the extremes of finite values.
             finite = losses[np.isfinite(losses)]
             if finite.size == 0:
-                # A batch of failures only carries no information: the distribution is kept.
-                self._zs = None
-                return
+                return None
             best, worst = finite.min(), finite.max()
         self._best_history.append(float(best))
         del self._best_history[: -self._hist_len]
         self._batch_range = float(worst - best)
-        stale, self._stale = self._stale, None
-        self._cov_us = None
-        if stale is not None:
-            # Stale samples move the mean but not the shape: ranked worse on average (they
-            # come from an older, worse mean), they would shrink the distribution along the
-            # direction of progress. The shape's gradient Σ u_k (z_k z_kᵀ − I) runs over
-            # fresh samples only.
-            self._cov_us = np.where(stale[order], 0.0, self._us)
-        self._update(zs[order])
-        self._zs = None
+        return order
 
     def _stop(self) -> dict[str, Any] | None:
         reasons: dict[str, Any] = {}
@@ -251,7 +337,7 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         return self._mu.copy()
 
     def _get_state(self) -> dict[str, Any]:
-        return {
+        state = {
             "mu": self._mu,
             "zs": self._zs,
             "outside": self._outside,
@@ -259,6 +345,12 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
             "batch_range": self._batch_range,
             **self._get_dist(),
         }
+        if self._cohorts:  # asynchronous use only: synchronous states are unchanged
+            ts = sorted(self._cohorts)
+            state["cohorts"] = {"iterations": np.array(ts, dtype=np.int64),
+                                "losses": [self._cohorts[t][0] for t in ts],
+                                "outside": [self._cohorts[t][1] for t in ts]}
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         mu = np.asarray(state["mu"], dtype=float)
@@ -270,4 +362,17 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         self._any_outside = bool(self._outside.any())
         self._best_history = np.asarray(state["best_history"], dtype=float).tolist()
         self._batch_range = float(state["batch_range"])
+        cohorts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        c = state.get("cohorts")
+        if c is not None:
+            try:
+                for t, v, o in zip(c["iterations"], c["losses"], c["outside"], strict=True):
+                    v, o = np.array(v, dtype=float), np.array(o, dtype=float)
+                    if v.ndim != 1 or v.shape != o.shape or np.isnan(v).any() \
+                            or not (o >= 0).all():
+                        raise ValueError("a cohort's losses and distances do not match")
+                    cohorts[int(t)] = (v, o)
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"state key 'cohorts' is malformed: {e}") from e
         self._set_dist(state)
+        self._cohorts = cohorts

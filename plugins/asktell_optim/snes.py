@@ -99,12 +99,15 @@ class SNES(NaturalEvolutionStrategy):
     def _express(self, x: np.ndarray) -> np.ndarray:
         return (x - self._mu) / self._sigmas
 
-    def _update(self, zs: np.ndarray) -> None:
-        us = self._us
-        self._mu = self._mu + self._eta_mu * self._sigmas * (us @ zs)
-        # Σ u_k (z_k² − 1) = Σ u_k z_k² because the utilities sum to 0.
-        cu = self._cov_us
-        g = us @ (zs * zs) if cu is None else cu @ (zs * zs) - cu.sum()
+    def _update(self, zs: np.ndarray, weights: np.ndarray | None = None) -> None:
+        if weights is None:  # synchronous: zs sorted best first, the utilities
+            us = self._us
+            self._mu = self._mu + self._eta_mu * self._sigmas * (us @ zs)
+            # Σ u_k (z_k² − 1) = Σ u_k z_k² because the utilities sum to 0.
+            g = us @ (zs * zs)
+        else:  # asynchronous: each sample's own weight (see NaturalEvolutionStrategy)
+            self._mu = self._mu + self._eta_mu * self._sigmas * (weights @ zs)
+            g = weights @ (zs * zs) - weights.sum()
         self._sigmas = self._sigmas * np.exp((0.5 * self._eta_sigma) * g)
 
     def _variances(self) -> np.ndarray:

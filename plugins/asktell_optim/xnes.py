@@ -132,15 +132,15 @@ class XNES(NaturalEvolutionStrategy):
     def _express(self, x: np.ndarray) -> np.ndarray:
         return np.linalg.solve(self._A, (x - self._mu).T).T
 
-    def _update(self, zs: np.ndarray) -> None:
-        us = self._us
-        self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
-        # G_M = sum_k u_k (z_k z_kᵀ − I); the −I term vanishes because the utilities sum to 0.
-        cu = self._cov_us
-        if cu is None:
+    def _update(self, zs: np.ndarray, weights: np.ndarray | None = None) -> None:
+        if weights is None:  # synchronous: zs sorted best first, the utilities
+            us = self._us
+            self._mu = self._mu + self._eta_mu * (self._A @ (us @ zs))
+            # G_M = Σ u_k (z_k z_kᵀ − I); the −I term vanishes as the utilities sum to 0.
             gm = (zs.T * us) @ zs
-        else:
-            gm = (zs.T * cu) @ zs - cu.sum() * np.eye(len(self._mu))
+        else:  # asynchronous: each sample's own weight (see NaturalEvolutionStrategy)
+            self._mu = self._mu + self._eta_mu * (self._A @ (weights @ zs))
+            gm = (zs.T * weights) @ zs - weights.sum() * np.eye(len(self._mu))
         self._A = self._A @ _expm_symmetric((0.5 * self._eta_A) * gm)
         if (self._iterations + 1) % _COND_EVERY == 0:
             w = np.linalg.eigvalsh(self._A @ self._A.T)
