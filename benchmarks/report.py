@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     ("xnes_overhead", "XNES ask/tell overhead against PINTS"),
     ("logistic_notebook", "The main job: the PINTS ask-and-tell notebook"),
+    ("logistic_notebook.seed2", "The main job's controller overhead with seed 2"),
     ("startup", "Start-up: a one-iteration run of the main job"),
     ("store_scaling", "Run store: commit and resume cost as a run grows"),
     ("dashboard_overhead", "Dashboard: store overhead of a watched run"),
@@ -69,6 +70,7 @@ SCRIPTS = {
     "qml_learning_curves_w1_random": "benchmarks/qml_learning_curves.py --models "
     "\"W1, random CM\" --splits 1 --sizes 1000 2000 4000 8000 "
     "--name qml_learning_curves_w1_random",
+    "logistic_notebook.seed2": "benchmarks/logistic_notebook.py --overhead-seed 2",
     "cinn_models_ricker": "benchmarks/cinn_models.py --epochs 20 --tasks ricker "
                           "--name cinn_models_ricker",
     "cinn_models_sir": "benchmarks/cinn_models.py --epochs 20 --tasks sir --name cinn_models_sir",
