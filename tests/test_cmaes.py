@@ -176,3 +176,22 @@ def test_state_after_the_diagonal_phase_resumes_identically():
         np.testing.assert_array_equal(xa, xb)
         a.tell(np.einsum("ij,ij->i", xa, xa))
         b.tell(np.einsum("ij,ij->i", xb, xb))
+
+
+def test_float_lists_are_packed_exactly_and_stay_shared():
+    """pycma's best/median histories (lists of floats that grow with the run) are stored as
+    one packed array: exact, still lists of floats, and shared where they were."""
+    from asktell import serialization
+    from asktell_optim._cma_state import decode, encode
+
+    floats = [0.1 * k + 1e-17 * k for k in range(40)] + [float("nan"), float("inf")]
+    mixed = [1.0] * 20 + [1]
+    data = encode({"a": floats, "b": floats, "m": mixed})
+    assert "$lf" in data["$d"]["a"] and "$l" in data["$d"]["m"]
+    back = decode(serialization.loads(serialization.dumps(data)))
+    assert back["a"] is back["b"] and type(back["a"]) is list
+    assert all(type(v) is float for v in back["a"])
+    np.testing.assert_array_equal(back["a"], floats)
+    assert back["m"] == mixed and type(back["m"][-1]) is int
+    with pytest.raises(TypeError, match="float list"):
+        decode({"$lf": np.zeros((2, 2))})

@@ -6,7 +6,9 @@ plain data of :mod:`asktell.serialization` (JSON values, tuples and numeric nump
 code:
 
 * ``None``, booleans, ints, floats and strings as themselves;
-* lists ``{"$l": [...]}``, tuples ``{"$u": [...]}``, ranges ``{"$g": [start, stop, step]}``,
+* lists ``{"$l": [...]}``, lists of at least :data:`_FLOAT_LIST` Python floats as one float64
+  array ``{"$lf": array}`` (pycma's best and median histories grow with the run: packed, they
+  cost a checkpoint little), tuples ``{"$u": [...]}``, ranges ``{"$g": [start, stop, step]}``,
   dicts ``{"$d": {...}}`` (string keys) or ``{"$p": [[key, value], ...]}`` (any other keys);
 * numeric numpy arrays ``{"$a": array}`` (``"f": 1`` for Fortran order), numpy scalars
   ``{"$s": 0-d array}``;
@@ -40,6 +42,8 @@ import numpy as np
 __all__ = ["decode", "encode"]
 
 _SCALARS = (type(None), bool, int, float, str)
+#: Lists of at least this many floats (and nothing else) are stored as one packed array.
+_FLOAT_LIST = 16
 _EXTRA_FUNCTIONS = {"numpy.linalg:eigh"}  # pycma's default CMA_eigenmethod
 
 
@@ -104,6 +108,8 @@ class _Encoder:
             if obj.dtype.kind not in "biufc":
                 raise TypeError(f"{path}: numpy scalar of dtype {obj.dtype} is not plain data")
             return {"$s": np.asarray(obj)}
+        if t is list and len(obj) >= _FLOAT_LIST and all(type(v) is float for v in obj):
+            return self._remember(obj, {"$lf": np.array(obj, dtype=np.float64)})
         if t is list:
             node = self._remember(obj, {"$l": []})
             node["$l"] = [self(v, f"{path}[{i}]") for i, v in enumerate(obj)]
@@ -229,6 +235,11 @@ def decode(data: Any, *, randn: Callable[..., Any] | None = None) -> Any:
             out: Any = a.T if x.get("f") else a
         elif "$s" in x:
             out = np.asarray(x["$s"])[()]
+        elif "$lf" in x:
+            a = np.asarray(x["$lf"])
+            if a.dtype != np.float64 or a.ndim != 1:
+                raise TypeError("malformed CMA-ES state: a float list is not 1-d float64")
+            out = a.tolist()
         elif "$l" in x:
             out = []
             if "$id" in x:
