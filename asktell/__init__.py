@@ -17,7 +17,8 @@ from ._version import __version__
 
 # The public names are imported on first use (PEP 562), so that ``import asktell`` and the
 # worker processes that unpickle an objective import only the modules they use: the start-up
-# benchmark (benchmarks/startup.py) measures a one-iteration run against numpy and scipy alone.
+# benchmark (benchmarks/startup.py) measures a one-iteration run against importing numpy, scipy
+# and joblib.
 _EXPORTS = {
     "AskTell": ".protocol",
     "AsyncAskTell": ".protocol",

@@ -12,7 +12,8 @@ Each hook receives a ``registry`` for one family and adds names to it with
 time: names are lowercase words joined by ``-``; a name registered twice is an error naming both
 plugins. Hooks are called once, when the registry is built, never inside an ask/tell loop.
 
-**Keep the entry module light.** Building the registry imports every plugin's entry module, so
+**Keep the entry module light.** Looking up a name your distribution declares imports your
+entry module (listing names, or looking up an undeclared one, imports every plugin's), so
 register each factory as a lazy reference ``"package.module:attribute"``, imported the first time
 its name is looked up, and declare the top-level modules it needs with ``requires=``: a user who
 asks for ``xnes`` then never imports your torch code, and a user without torch sees your names

@@ -808,7 +808,8 @@ _lock = threading.Lock()
 def registry(*, reload: bool = False) -> Registry:
     """The process-wide registry, built from entry points on first use.
 
-    Building it imports each plugin's entry module only (see the module docstring).
+    Building it imports nothing; looking a name up imports the entry module of the plugin that
+    declares it, or every plugin's (see the module docstring).
 
     Parameters
     ----------

@@ -457,6 +457,8 @@ def check_declared_names(distribution: str) -> None:
 
     Raises
     ------
+    ValueError
+        If no distribution of that name is installed.
     AssertionError
         Naming each name registered but not declared (as the line to add) and each declared
         but not registered, or a plugin of the distribution that fails to load.
@@ -465,7 +467,11 @@ def check_declared_names(distribution: str) -> None:
 
     from .plugins import ENTRY_POINT_GROUP, Registry, normalise_name
 
-    eps = list(md.distribution(distribution).entry_points)
+    try:
+        eps = list(md.distribution(distribution).entry_points)
+    except md.PackageNotFoundError:
+        raise ValueError(f"no installed distribution named {distribution!r}: pass the name "
+                         "in your pyproject.toml's [project] name") from None
     plugins = [ep for ep in eps if ep.group == ENTRY_POINT_GROUP]
     assert plugins, f"{distribution} has no entry point in the group {ENTRY_POINT_GROUP!r}"
     reg = Registry.load(entry_points=plugins, core=False)

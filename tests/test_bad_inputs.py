@@ -8,6 +8,7 @@ import pytest
 import asktell
 from asktell import Controller, Evaluation, SequentialEvaluator
 from asktell.cli import main
+from asktell.testing import check_declared_names
 
 
 def _needs(module):
@@ -40,6 +41,9 @@ API_CASES = [
      ValueError, "backend must be one of"),
     ("blas_threads zero", lambda: asktell.ParallelEvaluator(square, blas_threads=0),
      ValueError, "blas_threads must be a positive int"),
+    ("check_declared_names of nothing installed",
+     lambda: check_declared_names("no-such-dist"),
+     ValueError, "no installed distribution named 'no-such-dist'"),
     ("one point for a batch", lambda: SequentialEvaluator(square)(np.array([1.0, 2.0])),
      TypeError, "1-d numeric array of shape (2,)"),
     ("a string for a batch", lambda: SequentialEvaluator(len)("CCO"),
