@@ -846,6 +846,13 @@ class AsyncUpdate:
     told: Told
 
 
+def _pad(record: np.ndarray, width: int) -> np.ndarray:
+    """``record`` padded with NaN to ``width`` (unchanged if it is that long)."""
+    if record.size >= width:
+        return record
+    return np.concatenate([record, np.full(width - record.size, np.nan)])
+
+
 class AsyncAskTell(abc.ABC):
     """Declared capability: results told out of order and in partial batches.
 
@@ -873,7 +880,8 @@ class AsyncAskTell(abc.ABC):
     :class:`Optimiser` gets losses as for ``_tell`` and returns None; an :class:`Estimator` gets
     its parsed results and returns their recorded values); optionally ``_tell_one(record,
     told)`` (called at once for each result, before the update), ``_told_from_state`` (an
-    estimator's buffered results from a state) and :attr:`max_in_flight`. Randomness from
+    estimator's buffered results from a state), ``_record_width`` (records of an earlier
+    version padded with NaN on load) and :attr:`max_in_flight`. Randomness from
     ``self._rng`` only.
     """
 
@@ -1079,9 +1087,19 @@ class AsyncAskTell(abc.ABC):
                     or any(isinstance(b[3], float) and math.isnan(b[3]) for b in buffer):
                 raise ValueError("state key 'async' holds impossible keys or values")
         super().load_state_dict(state)  # type: ignore[misc]
+        width = self._record_width()
+        if width is not None:  # records written by an earlier version: NaN for what they lack
+            asked = {k: (x, _pad(r, width)) for k, (x, r) in asked.items()}
+            buffer = [(k, x, _pad(r, width), f) for k, x, r, f in buffer]
         self._next_key, self._asked, self._buffer = next_key, asked, buffer
 
     # ------------------------------------------------------------------ for methods
+
+    def _record_width(self) -> int | None:
+        """The length of this method's records, where a checkpoint of an earlier version may
+        hold shorter ones (padded with NaN on load, for the method to recognise); None: no
+        padding."""
+        return None
 
     def _told_from_state(self, told: Any) -> Any:
         """A buffered told result as restored from a state (a loss for optimisers; an

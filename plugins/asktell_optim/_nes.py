@@ -46,13 +46,6 @@ def nes_utilities(n: int) -> np.ndarray:
 _MAX_AGE = 30
 
 
-def _widen(record: np.ndarray, width: int) -> np.ndarray:
-    """A record of an earlier version, padded with NaN to ``width``."""
-    if record.size >= width:
-        return record
-    return np.concatenate([record, np.full(width - record.size, np.nan)])
-
-
 @functools.lru_cache(maxsize=64)
 def _utilities(n: int) -> np.ndarray:
     """:func:`nes_utilities`, cached (read-only arrays)."""
@@ -264,13 +257,10 @@ class NaturalEvolutionStrategy(AsyncAskTell, PopulationOptimiser):
         if used.any():
             self._update(zs[used], weights[used] / used.sum())
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """See :meth:`asktell.AsyncAskTell.load_state_dict`; candidates asked by an earlier
-        version (no z in their records) get NaN for it, so that every record has one width."""
-        super().load_state_dict(state)
-        width = 2 * self.n_parameters + 2
-        self._asked = {k: (x, _widen(r, width)) for k, (x, r) in self._asked.items()}
-        self._buffer = [(k, x, _widen(r, width), v) for k, x, r, v in self._buffer]
+    def _record_width(self) -> int:
+        """Records: the sample, its distance outside, its update, its z (candidates asked by an
+        earlier version have no z: NaN)."""
+        return 2 * self.n_parameters + 2
 
     # ------------------------------------------------------------------ the protocol
 

@@ -219,18 +219,10 @@ class CMAES(AsyncAskTell, PopulationOptimiser):
         # solutions it did not sample: a stale step is measured from a mean that has moved
         es.tell(list(points), losses.tolist(), check_points=stale or None)
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """See :meth:`asktell.AsyncAskTell.load_state_dict`; candidates asked by an earlier
-        version (pycma's sample and update only) get NaN for the mean and step size, so that
-        every record has one width."""
-        super().load_state_dict(state)
-        w = 2 * self.n_parameters + 2
-
-        def widen(r: np.ndarray) -> np.ndarray:
-            return r if r.size >= w else np.concatenate([r, np.full(w - r.size, np.nan)])
-
-        self._asked = {k: (x, widen(r)) for k, (x, r) in self._asked.items()}
-        self._buffer = [(k, x, widen(r), v) for k, x, r, v in self._buffer]
+    def _record_width(self) -> int:
+        """Records: pycma's sample, its update, pycma's mean and step size then (candidates
+        asked by an earlier version have neither: NaN)."""
+        return 2 * self.n_parameters + 2
 
     def _tell(self, losses: np.ndarray) -> None:
         self._es.tell(self._X, losses.tolist())
