@@ -211,9 +211,10 @@ class CMAES(AsyncAskTell, PopulationOptimiser):
             # result in 20 forty times slower, async/sync evaluations went from 1.16 to 1.11
             # (ratio of medians, seeds 10-14, benchmarks/async_stragglers.py --virtual).
             # (A candidate asked by an earlier version has NaN for the mean and step size.)
-            for i in np.flatnonzero((age >= 2) & np.isfinite(records[:, 2 * d + 1])):
-                mean, sigma = records[i, d + 1:2 * d + 1], records[i, 2 * d + 1]
-                points[i] = es.mean + (es.sigma / sigma) * (points[i] - mean)
+            late = (age >= 2) & np.isfinite(records[:, 2 * d + 1])
+            if late.any():
+                means, sigmas = records[late, d + 1:2 * d + 1], records[late, 2 * d + 1]
+                points[late] = es.mean + (es.sigma / sigmas)[:, None] * (points[late] - means)
         stale = np.flatnonzero(age > 0).tolist()
         # pycma repairs the length of the points named in check_points, as it does for
         # solutions it did not sample: a stale step is measured from a mean that has moved
