@@ -74,6 +74,7 @@ from _common import (
 )
 
 import asktell
+from asktell_optim.problems import Rosenbrock, Sphere
 
 NAME = "async_stragglers"
 WORKERS = 4
@@ -87,15 +88,7 @@ REPORT_SEEDS = list(range(2, 10))
 CHOSEN_ON = list(range(10, 15))
 
 
-def sphere(x: np.ndarray) -> float:
-    return float(x @ x)
-
-
-def rosenbrock(x: np.ndarray) -> float:
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
-
-
-PROBLEMS = {"sphere": (sphere, 1.0), "rosenbrock": (rosenbrock, 0.5)}
+PROBLEMS = {"sphere": (Sphere(), 1.0), "rosenbrock": (Rosenbrock(), 0.5)}
 
 
 def is_straggler(x: np.ndarray) -> bool:

@@ -43,6 +43,7 @@ from _common import fmt, machine_info, markdown_table, median, write_results
 
 import asktell
 from asktell import Controller, RunStore, SequentialEvaluator
+from asktell_optim.problems import Sphere
 
 NAME = "store_scaling"
 WINDOW = 100
@@ -61,10 +62,6 @@ class TimedStore(RunStore):
         t = time.perf_counter()
         super().append(*args, **kwargs)
         self.seconds.append(time.perf_counter() - t)
-
-
-def sphere(x: np.ndarray) -> float:
-    return float(x @ x)
 
 
 def _method(name: str, seed: int = 1) -> Any:
@@ -93,7 +90,7 @@ def _cinn_simulator() -> Any:
 def _evaluator(name: str) -> Any:
     if name == "cinn":
         return SequentialEvaluator(_cinn_simulator(), output="object")
-    return SequentialEvaluator(sphere)
+    return SequentialEvaluator(Sphere())
 
 
 def commit_cost(name: str, n_batches: int, root: Path) -> dict[str, Any]:
