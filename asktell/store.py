@@ -134,6 +134,43 @@ def _queued(row: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
     return nulls, _insert(nulls)[1](row)
 
 
+_shape, _dtype = operator.attrgetter("shape"), operator.attrgetter("dtype")
+
+
+def _plain_rows(plain: list[tuple[Any, ...]]) -> list[tuple[int, tuple[Any, ...]]] | None:
+    """The rows of plain batches queued by :meth:`RunStore.queue_batch`, built with one array
+    operation per column when the batches share their arrays' shapes and dtypes and their
+    direction (else None): a cheap objective's group of batches then costs a few microseconds
+    a row instead of a pack, a best value and a tuple each. The rows are those
+    :meth:`RunStore.append` would write."""
+    (its, cands, vals, n_failed, signs, bests, t_ask, t_eval, t_tell, elapsed,
+     walls) = zip(*plain)
+    if (len(set(signs)) > 1 or len(set(map(_shape, cands))) > 1
+            or len(set(map(_dtype, cands))) > 1 or len(set(map(_shape, vals))) > 1):
+        return None
+    values = np.array(vals, dtype=np.float64)  # (m, n)
+    reduce = np.fmin.reduce if signs[0] > 0 else np.fmax.reduce  # NaN (a failure) ignored
+    bb = reduce(values, axis=1) if values.shape[1] else np.full(len(values), np.nan)
+    best = np.array(bests, dtype=np.float64)
+    n = itertools.repeat(values.shape[1])
+    params = zip(its, n, n_failed, serialization.pack_rows(np.array(cands)),
+                 serialization.pack_rows(values), bb.tolist(), best.tolist(), t_ask, t_eval,
+                 t_tell, elapsed, walls)
+    if np.isfinite(bb).all() and np.isfinite(best).all():
+        return list(zip(itertools.repeat(_PLAIN_ROW), params))
+    # A batch with no finite value yet, or inf among its values: its row as append's.
+    rows: list[tuple[int, tuple[Any, ...]]] = []
+    for p in params:
+        nulls = _PLAIN_ROW
+        p_bb = p[5]
+        if not math.isfinite(p_bb):  # batch_best's own rule (inf: the best finite value)
+            p_bb = batch_best(values[len(rows)], signs[0])
+        nulls |= (not math.isfinite(p_bb)) << 2 | (not math.isfinite(p[6])) << 3
+        row = (*p[:5], None, "[]", "{}", None, p_bb, p[6], *p[7:], None)
+        rows.append((nulls, _insert(nulls)[1](row)))
+    return rows
+
+
 def batch_best(values: np.ndarray, sign: float) -> float:
     """The best of a batch's recorded values in a direction (the ``batch_best`` column).
 
@@ -153,7 +190,11 @@ def batch_best(values: np.ndarray, sign: float) -> float:
     --------
     >>> batch_best(np.array([np.nan, 2.0, 1.0]), 1.0), batch_best(np.array([2.0, 1.0]), -1.0)
     (1.0, 2.0)
+    >>> batch_best(np.array([np.nan, np.inf]), 1.0), batch_best(np.array([]), 1.0)
+    (nan, nan)
     """
+    if not values.size:
+        return math.nan
     if values.size <= 64:  # a short batch: Python's min beats numpy's reduction fourfold
         # A NaN (a failure) never replaces the running minimum, and a NaN met first gives NaN:
         # a finite result is the best finite value.
@@ -389,10 +430,12 @@ class RunStore:
         Opening for writing while another writer holds the directory (naming it).
     """
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False,
+                 _new: list[tuple[str, str]] | None = None) -> None:
+        # _new: the meta rows of a store that create() makes here, on the connection it keeps.
         self.path = Path(path)
         db = self.path / STORE_FILE
-        if not db.exists():
+        if _new is None and not db.exists():
             raise FileNotFoundError(
                 f"{self.path} is not an asktell run directory (no {STORE_FILE})"
             )
@@ -408,15 +451,36 @@ class RunStore:
 
         self._lock = None if readonly else RunLock.acquire(self.path)
         try:
-            self._open(db, readonly)
+            self._open(db, readonly, None if _new is None else self._new_store(db, _new))
         except BaseException:
             if self._lock is not None:
                 self._lock.release()
             raise
 
-    def _open(self, db: Path, readonly: bool) -> None:
+    @classmethod
+    def _new_store(cls, db: Path, meta: list[tuple[str, str]]) -> sqlite3.Connection:
+        """Create the file: tables and meta in one transaction (a script would commit, and
+        sync, each table on its own), on the connection the store then keeps (closing it
+        would fold the log back and delete it, for the run's first commit to make again)."""
+        con = cls._connect(db, readonly=False)
         try:
-            self._con = self._connect(db, readonly)
+            con.execute("BEGIN")
+            for stmt in _statements(_SCHEMA):
+                con.execute(stmt)
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta)
+            con.execute("COMMIT")
+            # Into the file itself: a copy of run.sqlite alone (without its -wal) is still a
+            # run store, its batches missing (see asktell.summary's warning).
+            con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except BaseException:
+            con.close()
+            db.unlink(missing_ok=True)
+            raise
+        return con
+
+    def _open(self, db: Path, readonly: bool, con: sqlite3.Connection | None = None) -> None:
+        try:
+            self._con = self._connect(db, readonly) if con is None else con
             version = self._schema_version()
         except (sqlite3.DatabaseError, ValueError) as e:
             raise _damaged(self.path, e) from None
@@ -515,19 +579,10 @@ class RunStore:
         if path.exists() and any(path.iterdir()) and not exist_ok:
             raise FileExistsError(f"{path} exists and is not empty; choose another directory")
         path.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(db, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-            con.execute("BEGIN")
-            rows = [("schema_version", json.dumps(SCHEMA_VERSION)),
-                    ("created", json.dumps(time.time()))]
-            rows += [(k, serialization.dumps(v)) for k, v in meta.items()]
-            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
-            con.execute("COMMIT")
-        finally:
-            con.close()
-        return cls(path)
+        rows = [("schema_version", json.dumps(SCHEMA_VERSION)),
+                ("created", json.dumps(time.time()))]
+        rows += [(k, serialization.dumps(v)) for k, v in meta.items()]
+        return cls(path, _new=rows)
 
     @classmethod
     def open(cls, path: str | Path, *, readonly: bool = False) -> RunStore:
@@ -631,20 +686,20 @@ class RunStore:
 
     def _rows(self) -> list[tuple[int, tuple[Any, ...]]]:
         """The queued rows, those of :meth:`queue_batch` built (as :meth:`append` would)."""
-        pack, rows, isfinite = serialization.pack, list(self._queue), math.isfinite
+        rows = list(self._queue)
+        plain = self._plain
+        built = _plain_rows(plain)  # the usual group: batches of one shape, one direction
+        if built is not None:
+            return rows + built
+        pack, isfinite = serialization.pack, math.isfinite
         for it, cands, vals, n_failed, sign, best, t_ask, t_eval, t_tell, elapsed, wall \
-                in self._plain:
+                in plain:
             vals = np.asarray(vals, dtype=np.float64)
             bb, best = batch_best(vals, sign), float(best)
-            if isfinite(bb) and isfinite(best):  # the usual row, its parameters in order
-                rows.append((_PLAIN_ROW, (it, vals.size, n_failed, _blob(pack(cands)),
-                                          _blob(pack(vals)), bb, best, t_ask, t_eval, t_tell,
-                                          elapsed, wall)))
-            else:  # no finite value yet: NULL for the best values
-                nulls = _PLAIN_ROW | (not isfinite(bb)) << 2 | (not isfinite(best)) << 3
-                rows.append((nulls, _insert(nulls)[1]((
-                    it, vals.size, n_failed, _blob(pack(cands)), _blob(pack(vals)), None, "[]",
-                    "{}", None, bb, best, t_ask, t_eval, t_tell, elapsed, wall, None))))
+            nulls = _PLAIN_ROW | (not isfinite(bb)) << 2 | (not isfinite(best)) << 3
+            rows.append((nulls, _insert(nulls)[1]((
+                it, vals.size, n_failed, _blob(pack(cands)), _blob(pack(vals)), None, "[]",
+                "{}", None, bb, best, t_ask, t_eval, t_tell, elapsed, wall, None))))
         return rows
 
     def flush(self, checkpoint: tuple[int, str, str] | None = None) -> None:

@@ -69,3 +69,22 @@ def test_pack_round_trips_every_layout_of_one_shape():
     assert isinstance(serialization.pack(a.astype(">f8")), str), "non-native order: JSON"
     with pytest.raises(TypeError, match="plain data"):
         serialization.pack(np.array(["x", "y"]))
+
+
+def test_pack_rows_is_pack_of_each_row():
+    """pack_rows() writes a stacked array's rows with one copy: each item must be the bytes
+    pack() gives that row (its JSON text where pack() falls back to it)."""
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(5, 3, 2))
+    cases = [a, a.astype(np.float32), a > 0, a.astype(np.int16), np.asfortranarray(a),
+             a[:, ::-1, :], a[::2], a + 1j * a, a.astype(">f8"), np.zeros((4, 0)),
+             np.arange(7.0), a[:1]]
+    for x in cases:
+        got = serialization.pack_rows(x)
+        assert [bytes(g) if not isinstance(g, str) else g for g in got] == \
+            [serialization.pack(r) for r in x]
+        for g, r in zip(got, x):
+            assert np.array_equal(serialization.unpack(g if isinstance(g, str) else bytes(g)), r)
+    assert serialization.pack_rows(np.zeros((0, 3))) == []
+    with pytest.raises(ValueError, match="array of rows"):
+        serialization.pack_rows(np.float64(1.0))

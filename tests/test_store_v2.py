@@ -310,6 +310,51 @@ def test_a_group_of_cheap_batches_is_stored_as_batch_by_batch_commits_store_it(
     assert stored[60.0][-1][10] is not None
 
 
+def test_queued_plain_batches_are_stored_as_appended(tmp_path):
+    """RunStore.queue_batch builds a group's rows with one array operation per column when the
+    batches share their shapes and direction, one by one when they do not: either way each row
+    is the one append() writes, infinities, NaN and empty batches included."""
+    rng = np.random.default_rng(3)
+    inf, nan = math.inf, math.nan
+    odd = [[1.0, inf, 2.0], [-inf, 3.0, 0.5], [nan, nan, nan], [nan, 4.0, -1.0], [inf, inf, nan]]
+    groups = {
+        "alike": [(rng.normal(size=(3, 2)), rng.normal(size=3), 1.0, float(-i))
+                  for i in range(6)],
+        "odd values, min": [(rng.normal(size=(3, 2)), np.array(v), 1.0, b)
+                            for v in odd for b in (0.5, nan)],
+        "odd values, max": [(rng.normal(size=(3, 2)), np.array(v), -1.0, inf) for v in odd],
+        "other shapes": [(rng.normal(size=(k, 2)), rng.normal(size=k), 1.0, 1.0)
+                         for k in (3, 4, 3)],
+        "ints, then empty": [(np.arange(6).reshape(3, 2), np.arange(3.0), 1.0, 0.0),
+                             (np.zeros((0, 2)), np.zeros(0), 1.0, 0.0)],
+        "two directions": [(rng.normal(size=(3, 2)), np.array(v), s, 1.0)
+                           for v, s in (([1.0, 2.0, 0.0], 1.0), ([1.0, 2.0, 0.0], -1.0))],
+    }
+    cols = ("iteration, n, n_failed, candidates, vals, results, errors, extras, columns, "
+            "batch_best, best, t_ask, t_eval, t_tell, elapsed, controller, typeof(candidates), "
+            "typeof(vals), typeof(batch_best), typeof(best)")
+    for name, group in groups.items():
+        rows = {}
+        for how in ("queue", "append"):
+            run = tmp_path / f"{name}-{how}"
+            store = RunStore.create(run, {})
+            for it, (cands, vals, sign, best) in enumerate(group, start=1):
+                n_failed = int((~np.isfinite(vals)).sum())
+                if how == "queue":
+                    store.queue_batch(it, cands, vals, n_failed, sign, best, 0.1, 0.2, 0.3,
+                                      float(it))
+                else:
+                    store.append(it, cands, vals, [], asktell.store.batch_best(vals, sign),
+                                 best, 0.1, 0.2, 0.3, float(it), None, n_failed=n_failed,
+                                 defer=True)
+            store.close()
+            con = sqlite3.connect(run / "run.sqlite")
+            rows[how] = con.execute(f"SELECT {cols} FROM batches ORDER BY iteration").fetchall()
+            con.close()
+        assert len(rows["queue"]) == len(group), name
+        assert rows["queue"] == rows["append"], name
+
+
 def test_a_batch_the_store_failed_to_take_is_not_in_the_final_checkpoint(tmp_path, monkeypatch):
     """The final checkpoint is written with the queued batches only when the last batch told is
     among them: a run whose store failed on batch 5 keeps batches 1-4 (4 was queued) and the
