@@ -115,6 +115,21 @@ def filesystem_of(path: str | os.PathLike[str]) -> str | None:
     return kind
 
 
+def _simd() -> list[str] | None:
+    """The SIMD extensions numpy found on this CPU among those it has kernels for (AVX512F,
+    AVX2, ...): they set how fast a small objective's array arithmetic runs, and so what a
+    fixed per-batch cost is worth against it."""
+    try:
+        try:
+            from numpy._core import _multiarray_umath as mu
+        except ImportError:  # numpy < 2
+            from numpy.core import _multiarray_umath as mu  # type: ignore[no-redef]
+        found = mu.__cpu_features__
+        return [f for f in mu.__cpu_dispatch__ if found.get(f)]
+    except (ImportError, AttributeError):
+        return None
+
+
 def machine_info() -> dict[str, Any]:
     """Facts about the machine and the software a benchmark ran on.
 
@@ -142,6 +157,7 @@ def machine_info() -> dict[str, Any]:
         "cpu_affinity": affinity,
         "load_average_at_start": load,
         "blas": _blas(),
+        "numpy_simd": _simd(),
         "versions": {
             name: _version(name)
             for name in ("numpy", "scipy", "asktell", "pints", "joblib", "threadpoolctl")
