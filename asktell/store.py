@@ -680,7 +680,20 @@ class RunStore:
         and the rows of a group built together by :meth:`flush`, which is several times
         cheaper than building each between an ask and a tell. Neither array may change
         until then (a method's asked batch and its told values are read-only).
+
+        Raises
+        ------
+        TypeError
+            If ``candidates`` is not a numeric array, or ``values`` not a 1-d array of one
+            value per candidate (checked here, not at the commit, so nothing queued is lost).
         """
+        if (type(candidates) is not np.ndarray or candidates.dtype.kind not in "biufc"
+                or type(values) is not np.ndarray or values.ndim != 1
+                or len(values) != len(candidates)):
+            raise TypeError(
+                "queue_batch takes a numeric array of candidates and a 1-d array of values, "
+                f"one per candidate; got {_describe(candidates)} and {_describe(values)} "
+                "(use append() for other batches)")
         self._plain.append((iteration, candidates, values, n_failed, sign, best, t_ask, t_eval,
                             t_tell, elapsed, time.time()))
 
@@ -990,6 +1003,13 @@ class RunStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _describe(x: Any) -> str:
+    """A value's type, and an array's dtype and shape, for an error message."""
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype} and shape {x.shape}"
+    return type(x).__name__
 
 
 def _number(v: Any) -> float:

@@ -20,6 +20,14 @@ def square(x):
     return float(np.sum(np.asarray(x) ** 2))
 
 
+def _queue(candidates, values):
+    """RunStore.queue_batch of a batch into a store in a temporary directory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, asktell.RunStore.create(f"{tmp}/run", {}) as s:
+        s.queue_batch(1, candidates, values, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
 API_CASES = [
     ("sigma0 infinite", lambda: asktell.create("xnes", x0=[1.0, 2.0], sigma0=float("inf")),
      ValueError, "sigma0 must be positive and finite"),
@@ -44,6 +52,12 @@ API_CASES = [
     ("check_declared_names of nothing installed",
      lambda: check_declared_names("no-such-dist"),
      ValueError, "no installed distribution named 'no-such-dist'"),
+    ("queue_batch of a list", lambda: _queue([[1.0, 2.0]], np.zeros(1)),
+     TypeError, "one per candidate; got list and an array of dtype float64"),
+    ("queue_batch of strings", lambda: _queue(np.array(["CC", "CO"]), np.zeros(2)),
+     TypeError, "got an array of dtype <U2 and shape (2,)"),
+    ("queue_batch, values of another length", lambda: _queue(np.zeros((3, 2)), np.zeros(2)),
+     TypeError, "a 1-d array of values, one per candidate"),
     ("one point for a batch", lambda: SequentialEvaluator(square)(np.array([1.0, 2.0])),
      TypeError, "1-d numeric array of shape (2,)"),
     ("a string for a batch", lambda: SequentialEvaluator(len)("CCO"),
