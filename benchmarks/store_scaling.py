@@ -35,14 +35,13 @@ Run ``python benchmarks/store_scaling.py [--quick]``; it writes
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import fmt, machine_info, markdown_table, median, write_results
+from _common import benchmark_parser, fmt, machine_info, markdown_table, median, write_results
 
 import asktell
 from asktell import Controller, RunStore, SequentialEvaluator
@@ -145,8 +144,7 @@ def resume_time(n_batches: int, root: Path, repeats: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="1,000 batches (cINN: 200), 3 repeats")
+    ap = benchmark_parser(__doc__, "1,000 batches (cINN: 200), 3 repeats")
     args = ap.parse_args()
     n_long = 1000 if args.quick else 10_000
     n_cinn = 200 if args.quick else 300
